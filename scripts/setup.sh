@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for veriloop: EDA tools via apt-get, a virtualenv, the package with extras.
+# Idempotent: a second run checks and returns in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for pair in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys yosys-abc:yosys z3:z3 bwrap:bubblewrap; do
+  tool=${pair%%:*}; pkg=${pair##*:}
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "setup: installing system packages: $pkgs"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+  echo "setup: veriloop needs Python 3.11 or newer ($PY is older)." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+
+stamp=.venv/.veriloop-installed
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  # CPU torch first (a local wheel on these machines); otherwise pip pulls a multi-GB CUDA build.
+  .venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0"
+  echo "setup: installing veriloop and its extras into .venv"
+  .venv/bin/pip install -q -e '.[embeddings,formal,ray,dev]'
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready (.venv/bin/veriloop)"

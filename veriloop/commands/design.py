@@ -1,0 +1,5 @@
+"""CLI command 'design' (being built)."""
+
+
+def design() -> None:
+    """Being built."""

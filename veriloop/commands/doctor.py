@@ -1,0 +1,5 @@
+"""CLI command 'doctor' (being built)."""
+
+
+def doctor() -> None:
+    """Being built."""

@@ -1,0 +1,5 @@
+"""CLI command 'evolve' (being built)."""
+
+
+def evolve() -> None:
+    """Being built."""

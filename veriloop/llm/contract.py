@@ -1,0 +1,98 @@
+"""The LLM contract: complete(request) -> Completion, with tokens, dollars and latency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ToolCall(BaseModel):
+    """A function call requested by the model."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    raw_arguments: str = ""
+
+
+class Message(BaseModel):
+    """One chat message in OpenAI's shape."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class ToolSpec(BaseModel):
+    """A function the model may call (JSON-schema parameters)."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class CompletionRequest(BaseModel):
+    """What an agent asks for.
+
+    `task` names the kind of request (e.g. "design.rtl", "evolve.edit") and `context` carries the
+    same information as structured data. Network backends send only `messages` (and tools); the
+    offline backend answers from `task` + `context`. `context` never leaves the process.
+    """
+
+    messages: list[Message]
+    tools: list[ToolSpec] = Field(default_factory=list)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    task: str = "chat"
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    def fingerprint(self, model: str) -> str:
+        """A stable hash of everything that decides the reply (for cassettes and caches)."""
+        payload = {
+            "model": model,
+            "messages": [m.model_dump(mode="json", exclude_none=True) for m in self.messages],
+            "tools": [t.model_dump(mode="json") for t in self.tools],
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "stop": self.stop,
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Completion(BaseModel):
+    """The model's answer and what it cost."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    backend: str = ""
+    model: str = ""
+    finish_reason: str | None = None
+    retries: int = 0
+
+
+class LLMBackend(ABC):
+    """Anything that can complete a request. Implementations are safe for concurrent awaits."""
+
+    name: str
+    model: str
+
+    @abstractmethod
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Answer one request, or raise a BackendError subclass with one clear sentence."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,65 @@
+"""Terminal output: one rich console, the global --json mode, and error rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from veriloop.errors import VeriloopError
+
+
+@dataclass
+class OutputMode:
+    """What the root callback decided: JSON or rich, and where to print."""
+
+    json: bool = False
+    config_file: Path | None = None
+    console: Console = field(default_factory=Console)
+    err_console: Console = field(default_factory=lambda: Console(stderr=True))
+
+
+def mode(ctx: typer.Context | None = None, local_json: bool = False) -> OutputMode:
+    """The output mode of this invocation; a command's own --json also switches it on."""
+    root = ctx.find_root() if ctx is not None else None
+    found = root.obj if root is not None and isinstance(root.obj, OutputMode) else OutputMode()
+    if local_json and not found.json:
+        found = OutputMode(json=True, config_file=found.config_file, console=found.console,
+                           err_console=found.err_console)
+    return found
+
+
+def to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, list):
+        return [to_jsonable(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Print a result as JSON on stdout (plain, so pipes and jq read it)."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def render_error(err: VeriloopError, console: Console | None = None) -> None:
+    console = console or Console(stderr=True)
+    console.print(f"[bold red]error:[/] {err.message}", highlight=False)
+    if err.hint:
+        console.print(f"[dim]hint:[/] {err.hint}", highlight=False)
+
+
+def settings(ctx: typer.Context | None = None):  # type: ignore[no-untyped-def]
+    """Load the effective settings for this invocation (honours the global --config)."""
+    from veriloop.config import load_settings
+
+    return load_settings(mode(ctx).config_file)
