@@ -1,0 +1,5 @@
+"""`python -m veriloop` runs the CLI."""
+
+from veriloop.cli import main
+
+main()
