@@ -14,3 +14,20 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VERILOOP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A started FakeOpenAIServer (veriloop.testing.fake_openai); FAKE_KEY is set; stopped afterwards.
+
+    Point a backend at it with `write_config(tmp_path, fake_openai)` (backend "fake", the default).
+    """
+    from veriloop.testing.fake_openai import FakeOpenAIServer
+
+    monkeypatch.setenv("FAKE_KEY", "sk-fake-test-key")
+    server = FakeOpenAIServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -171,6 +171,17 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return start + 1 if start else None
 
 
+def _in_file(data: dict[str, Any], loc: tuple[int | str, ...] | list[int | str]) -> bool:
+    """Whether the key a validation error points at was set in the file (else it came from the env)."""
+    node: Any = data
+    for key in loc:
+        if not isinstance(node, dict) or key not in node:
+            # A missing-field error inside a table the file defines still belongs to the file.
+            return isinstance(node, dict) and node is not data
+        node = node[key]
+    return True
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -205,8 +216,9 @@ def load_settings(config_file: Path | None = None, cwd: Path | None = None) -> S
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        if used is None:
-            raise ConfigError(f"Invalid VERILOOP_* setting {where}: {err['msg']}.") from None
+        if used is None or not _in_file(data, err["loc"]):
+            env = "VERILOOP_" + "__".join(str(p).upper() for p in err["loc"])
+            raise ConfigError(f"Invalid setting {env} in the environment: {err['msg']}.") from None
         line = _line_of(used.read_text(encoding="utf-8"), tuple(err["loc"]))
         at = f", line {line}" if line else ""
         raise ConfigError(

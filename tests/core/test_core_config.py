@@ -84,3 +84,12 @@ def test_unknown_backend_lists_known() -> None:
 def test_replay_name_is_a_backend() -> None:
     cfg = load_settings().backend("replay:/tmp/x.jsonl")
     assert cfg.kind == "replay" and cfg.cassette == "/tmp/x.jsonl"
+
+
+def test_bad_env_value_is_blamed_on_env_not_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "veriloop.toml").write_text('default_backend = "offline"\n')
+    monkeypatch.setenv("VERILOOP_SANDBOX__WALL_S", "abc")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert "VERILOOP_SANDBOX__WALL_S" in exc.value.message
+    assert "veriloop.toml" not in exc.value.message

@@ -94,5 +94,9 @@ class LLMBackend(ABC):
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer one request, or raise a BackendError subclass with one clear sentence."""
 
+    def describe(self) -> str:
+        """One line saying plainly what this backend is (for doctor, logs and reports)."""
+        return f"{getattr(self, 'name', type(self).__name__)} (model {getattr(self, 'model', '?')})"
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
