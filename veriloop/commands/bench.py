@@ -1,5 +1,147 @@
-"""CLI group 'bench' (being built)."""
+"""CLI group 'bench': run a benchmark, render a run's report, compare two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from veriloop import ui
+from veriloop.errors import InputError
+
+app = typer.Typer(no_args_is_help=True, help="Compare LLM backends and agent configurations on RTL suites.")
+
+_FORMATS = ("table", "json", "md", "html")
+
+
+def _print_tables(console: Any, report: Any) -> None:
+    from veriloop.bench.report.text import evolve_table, rich_table
+
+    if report.groups or not report.evolve:
+        console.print(rich_table(report))
+    if report.evolve:
+        console.print(evolve_table(report))
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    suite: str = typer.Option("", "--suite", help="verilog-eval|verilog-eval-cc|rtllm|builtin|evolve."),
+    path: Path | None = typer.Option(None, "--path", help="The suite's data (verilog-eval, rtllm)."),
+    backend: list[str] = typer.Option([], "--backend", help="A backend name or `reference` (repeatable)."),
+    config: list[str] = typer.Option([], "--config",
+                                     help="single-shot | oracle-tb | self-verified (repeatable)."),
+    n: int = typer.Option(1, "-n", help="Samples per problem (pass@k is reported for every k <= n)."),
+    problems: str | None = typer.Option(None, "--problems", help="Glob over problem ids, e.g. 'Prob00*'."),
+    limit: int | None = typer.Option(None, "--limit", help="Run only the first N (selected) problems."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Default 0 for n=1, 0.8 otherwise."),
+    seed: int = typer.Option(0, "--seed", help="Sample i asks for seed+i."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Simulation timeout per sample (seconds)."),
+    max_iters: int = typer.Option(4, "--max-iters", help="Design graph iterations per sample."),
+    budget: float | None = typer.Option(None, "--budget", help="Dollar budget per design-graph sample."),
+    evolve_budget: int = typer.Option(20, "--evolve-budget", help="Evolve suite: evaluations per sample."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue this run; only missing samples run."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Run a suite against backends × configurations × n samples; the run resumes if killed."""
+    from veriloop import runstore
+    from veriloop.bench.report import load_report
+    from veriloop.bench.session import execute, start_run
+    from veriloop.bench.spec import RunSpec
+
+    out = ui.mode(ctx, json_out)
+    settings = ui.settings(ctx)
+    if resume:
+        record = runstore.load_run(settings.data_path, resume)
+        record = execute(record, settings, out.err_console)
+    else:
+        if not suite:
+            raise InputError("Name a suite with --suite (or continue a run with --resume RUN).")
+        if not backend:
+            raise InputError("Name at least one --backend (use `reference` for the harness self-test).")
+        if n < 1:
+            raise InputError("-n must be at least 1.")
+        spec = RunSpec(suite=suite, path=str(path) if path else None, backends=list(dict.fromkeys(backend)),
+                       configs=list(dict.fromkeys(config)) or ["single-shot"], n=n, problems=problems,
+                       limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
+                       max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget)
+        record = start_run(spec, settings, out.err_console)
+    report = load_report(record)
+    if out.json:
+        ui.print_json(report)
+    else:
+        _print_tables(out.console, report)
+        out.console.print(f"run id: {record.id}  ·  report: veriloop bench report {record.id} --format html")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="A bench run id (see `veriloop runs list --kind bench`)."),
+    fmt: str = typer.Option("table", "--format", help="table | json | md | html."),
+    out_file: Path | None = typer.Option(None, "--out", help="Write here (html default: run dir)."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+) -> None:
+    """Render a run's report as a terminal table, JSON, markdown or a self-contained HTML page."""
+    from veriloop import runstore
+    from veriloop.bench.report import load_report
+    from veriloop.bench.report.text import markdown
+
+    out = ui.mode(ctx, json_out)
+    if out.json:
+        fmt = "json"
+    if fmt not in _FORMATS:
+        raise InputError(f"Unknown report format '{fmt}'.", hint="Use table, json, md or html.")
+    settings = ui.settings(ctx)
+    record = runstore.load_run(settings.data_path, run_id)
+    if record.kind != "bench":
+        raise InputError(f"Run {run_id} is a {record.kind} run, not a bench run.")
+    rep = load_report(record)
+    if fmt == "table":
+        _print_tables(out.console, rep)
+        return
+    if fmt == "json":
+        text = rep.model_dump_json(indent=2) + "\n"
+    elif fmt == "md":
+        text = markdown(rep)
+    else:
+        from veriloop.bench.report.html import render_html
+
+        text = render_html(rep)
+        out_file = out_file or record.dir / "report.html"
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot write {out_file}: {exc.strerror}.") from None
+    out.err_console.print(f"wrote {out_file}")
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    run_a: str = typer.Argument(..., help="First bench run id."),
+    run_b: str = typer.Argument(..., help="Second bench run id."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Put two runs side by side: pass@1, its difference, and cost per backend/configuration."""
+    from veriloop import runstore
+    from veriloop.bench.report import load_report
+    from veriloop.bench.report.text import compare_data, compare_table
+
+    out = ui.mode(ctx, json_out)
+    settings = ui.settings(ctx)
+    reps = []
+    for rid in (run_a, run_b):
+        rec = runstore.load_run(settings.data_path, rid)
+        if rec.kind != "bench":
+            raise InputError(f"Run {rid} is a {rec.kind} run, not a bench run.")
+        reps.append(load_report(rec))
+    if out.json:
+        ui.print_json(compare_data(reps[0], reps[1]))
+    else:
+        out.console.print(compare_table(reps[0], reps[1]))

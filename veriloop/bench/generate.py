@@ -1,0 +1,117 @@
+"""Produce one candidate design for a sample under an agent configuration (or the golden one)."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from veriloop.bench.extract import extract_code
+from veriloop.bench.problem import BenchProblem
+from veriloop.bench.prompts import messages
+from veriloop.bench.spec import REFERENCE, RunSpec
+from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.llm.contract import CompletionRequest, LLMBackend
+
+
+class Candidate(BaseModel):
+    """What a configuration produced for one sample, and what producing it cost."""
+
+    code: str = ""
+    category: str | None = None
+    """Set when the candidate is already known to fail (no code, duplicate modules, budget...)."""
+    detail: str = ""
+    modules: list[str] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    llm_latency_s: float | None = None
+    calls: int = 0
+    model: str = ""
+    mode: str = ""
+
+
+def reference(problem: BenchProblem) -> Candidate:
+    """The suite's own golden solution: the harness self-test."""
+    ex = extract_code(problem.golden, problem.top, "", problem.reserved_modules)
+    return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
+                     mode=REFERENCE, model="golden")
+
+
+async def single_shot(problem: BenchProblem, backend: LLMBackend, temperature: float,
+                      seed: int | None) -> Candidate:
+    """One completion → extract the code; BackendErrors other than a malformed reply propagate."""
+    req = CompletionRequest(
+        messages=messages(problem), temperature=temperature, seed=seed, task="design.rtl",
+        context={"spec": problem.spec, "top": problem.top, "interface": problem.interface,
+                 "source": "bench"},
+    )
+    model = getattr(backend, "model", "")
+    try:
+        comp = await backend.complete(req)
+    except MalformedReply as exc:
+        return Candidate(category="no_code", detail=f"garbled reply: {exc.message}", calls=1,
+                         model=model, mode="single-shot")
+    ex = extract_code(comp.text, problem.top, problem.interface, problem.reserved_modules)
+    return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
+                     prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
+                     cost_usd=comp.cost_usd, llm_latency_s=comp.latency_s, calls=1,
+                     model=comp.model or model, mode="single-shot")
+
+
+def _spec_text(problem: BenchProblem) -> str:
+    text = problem.spec.strip()
+    if problem.interface:
+        text += "\n\nComplete the module whose interface is:\n\n" + problem.interface.strip()
+    text += f"\n\nThe top module must be named {problem.top}."
+    return text
+
+
+def design_code(result: Any) -> str:
+    """The RTL a design run wrote: its module files (testbench, reports and transcripts excluded)."""
+    parts = []
+    for f in getattr(result, "files", []) or []:
+        path = Path(f)
+        if path.suffix in (".sv", ".v") and path.name not in ("tb.sv", "tb.v") and path.is_file():
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n\n".join(parts)
+
+
+async def design_graph(problem: BenchProblem, settings: Any, backend: str, mode: str, spec: RunSpec,
+                       out_dir: Path, seed: int) -> Candidate:
+    """Run the design graph on the problem; oracle-tb hands it the bench testbench, self-verified not."""
+    from veriloop.agents import arun_design
+
+    oracle = mode == "oracle-tb"
+    kwargs: dict[str, Any] = dict(
+        tb=problem.testbench if oracle else None, ref=problem.ref if oracle else None,
+        top=problem.top, out_dir=out_dir, backend=backend, max_iters=spec.max_iters,
+        budget_usd=spec.budget_usd, interactive=False, mode=mode, seed=seed,
+    )
+    accepted = set(inspect.signature(arun_design).parameters)
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    start = time.monotonic()
+    try:
+        result = await arun_design(_spec_text(problem), settings, **kwargs)
+    except BudgetExhausted as exc:
+        return Candidate(category="budget", detail=exc.message, mode=mode,
+                         llm_latency_s=time.monotonic() - start)
+    elapsed = time.monotonic() - start
+    rep: dict[str, Any] = dict(getattr(result, "report", {}) or {})
+    models = rep.get("models") or {}
+    common: dict[str, Any] = dict(
+        prompt_tokens=int(rep.get("prompt_tokens", 0) or 0),
+        completion_tokens=int(rep.get("completion_tokens", 0) or 0),
+        cost_usd=float(rep.get("usd", 0.0) or 0.0), calls=int(rep.get("calls", 0) or 0),
+        llm_latency_s=elapsed, mode=mode,
+        model=",".join(sorted(set(map(str, models.values())))) if isinstance(models, dict) else str(models),
+    )
+    code = design_code(result)
+    if not code.strip():
+        why = f"design run {getattr(result, 'run_id', '')} wrote no RTL: {getattr(result, 'reason', '')}"
+        return Candidate(category="no_code", detail=why[:500], **common)
+    ex = extract_code(code, problem.top, problem.interface, problem.reserved_modules)
+    return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules, **common)
