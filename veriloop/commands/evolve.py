@@ -1,5 +1,120 @@
-"""CLI command 'evolve' (being built)."""
+"""CLI command 'evolve': run or resume an ADRS-style evolution campaign on a problem directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from veriloop import ui
 
 
-def evolve() -> None:
-    """Being built."""
+def evolve(
+    ctx: typer.Context,
+    problem_dir: Path | None = typer.Argument(None, help="OpenEvolve-style problem directory."),
+    backend: list[str] = typer.Option(
+        [], "--backend", "-b", help="Backend name, optionally NAME:WEIGHT; repeat for an ensemble."
+    ),
+    bandit: bool = typer.Option(False, "--bandit", help="Pick among backends by observed gain per dollar."),
+    iterations: int | None = typer.Option(None, "--iterations", "-n", min=0, help="Iterations to run."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed + offline = same database)."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue a killed or stopped run by id."),
+    executor: str = typer.Option("local", "--executor", help="local (sandbox pool) or ray."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (with --executor ray)."),
+    budget_usd: float | None = typer.Option(
+        None, "--budget-usd", min=0, help="Stop after this many dollars."
+    ),
+    max_wall: float | None = typer.Option(
+        None, "--max-wall", min=0.001, help="Stop after this many seconds."
+    ),
+    target_score: float | None = typer.Option(
+        None, "--target-score", help="Stop once the best reaches this."
+    ),
+    stagnation: int | None = typer.Option(
+        None, "--stagnation", min=1, help="Stop after N iterations w/o gain."
+    ),
+    llm_concurrency: int = typer.Option(16, "--llm-concurrency", min=1, help="LLM requests in flight."),
+    eval_workers: int = typer.Option(
+        0, "--eval-workers", min=0, help="Evaluations in flight (0: CPU cores)."
+    ),
+    full_rewrite: bool = typer.Option(False, "--full-rewrite", help="Ask for full rewrites, not diffs."),
+    templates: Path | None = typer.Option(
+        None, "--templates", help="Directory of prompt templates overriding the built-in ones by file name."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Evolve a program: LLM edits, sandboxed cascade evaluation, islands + MAP-Elites database."""
+    from veriloop.errors import InputError
+    from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
+    from veriloop.runstore import load_run
+
+    out = ui.mode(ctx, json_out)
+    settings = ui.settings(ctx)
+    record = None
+    if resume:
+        record = load_run(settings.data_path, resume)
+        if record.kind != "evolve":
+            raise InputError(f"Run {resume} is a {record.kind} run, not an evolve run.")
+        stored = EvolveOptions.model_validate(record.meta.get("options") or {})
+        updates: dict[str, object] = {}
+        if iterations is not None:
+            updates["iterations"] = iterations
+        if backend:
+            updates["backends"] = [BackendChoice.parse(b) for b in backend]
+        for key, val in (
+            ("budget_usd", budget_usd),
+            ("max_wall_s", max_wall),
+            ("target_score", target_score),
+        ):
+            if val is not None:
+                updates[key] = val
+        options = stored.model_copy(update=updates)
+        problem_path = Path(record.meta.get("problem", ""))
+        if problem_dir is not None:
+            problem_path = problem_dir
+    else:
+        if problem_dir is None:
+            raise InputError(
+                "Give a problem directory (or --resume RUN).",
+                hint="e.g. veriloop evolve veriloop/problems/algorithms/<name>",
+            )
+        options = EvolveOptions(
+            backends=[BackendChoice.parse(b) for b in backend] or [BackendChoice(name="offline")],
+            bandit=bandit,
+            iterations=iterations,
+            seed=seed,
+            llm_concurrency=llm_concurrency,
+            eval_workers=eval_workers,
+            budget_usd=budget_usd,
+            max_wall_s=max_wall,
+            target_score=target_score,
+            stagnation=stagnation,
+            executor=executor,
+            address=address,
+            diff_based=False if full_rewrite else None,
+            templates_dir=str(templates.resolve()) if templates else None,
+        )
+        problem_path = problem_dir
+    summary = run_evolution(
+        problem_path, settings, options, resume=record, show_progress=not out.json, console=out.err_console
+    )
+    if out.json:
+        ui.print_json(summary)
+        return
+    c = out.console
+    best = f"{summary.best_score:.6g}" if summary.best_score is not None else "n/a"
+    c.print(
+        f"[bold]run[/] {summary.run_id}  problem {summary.problem}  stopped by {summary.stop_reason}",
+        highlight=False,
+    )
+    c.print(
+        f"iterations {summary.iterations_done}  programs {summary.stats.get('programs')}  best {best} "
+        f"({summary.best_program_id})  spend ${summary.stats.get('cost_usd', 0):.4f}  {summary.wall_s:.1f}s",
+        highlight=False,
+    )
+    faults = summary.stats.get("faults") or {}
+    if faults:
+        c.print("faults: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())), highlight=False)
+    c.print(
+        f"database {summary.run_dir}/programs.sqlite; `veriloop runs show {summary.run_id}`", highlight=False
+    )

@@ -1,0 +1,42 @@
+"""Shared helpers of the evolve tests: copy the tiny fixture problem, read a run's database."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+FIXTURE = Path(__file__).with_name("fixtures") / "maxfn"
+
+
+def copy_problem(dest: Path, toml_extra: str | None = None) -> Path:
+    target = dest / "maxfn"
+    shutil.copytree(FIXTURE, target)
+    if toml_extra is not None:
+        (target / "problem.toml").write_text(toml_extra, encoding="utf-8")
+    return target
+
+
+def db_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Table contents without wall-clock columns (created, timings), ordered by iteration."""
+    conn = sqlite3.connect(db)
+    try:
+        progs = conn.execute(
+            "SELECT id, iteration, parent_id, island, generation, code, code_hash, status, metrics, "
+            "artifacts, "
+            "combined_score, features, stage_reached, error, fault, backend, model, cost, diff, edit "
+            "FROM programs ORDER BY iteration"
+        ).fetchall()
+        its = conn.execute(
+            "SELECT iteration, status, fault, program_id, parent_id, island, backend, model, cost, "
+            "prompt_tokens, completion_tokens, retries, applied, failed, detail FROM iterations "
+            "ORDER BY iteration"
+        ).fetchall()
+        members = conn.execute(
+            "SELECT program_id, island, since_iteration FROM members "
+            "ORDER BY since_iteration, program_id, island"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {"programs": progs, "iterations": its, "members": members}
