@@ -1,0 +1,25 @@
+// {{WIDTH}}-bit up/down counter, {{RESET_DESC}}{{ENABLE?, enable `en`|}}.
+module updown_counter #(
+    parameter WIDTH = {{WIDTH}}
+) (
+    input  wire             clk,
+    input  wire             {{RST}},
+// @if ENABLE
+    input  wire             en,
+// @endif
+    input  wire             up,
+    output reg  [WIDTH-1:0] q
+);
+    {{ALWAYS_FF}} begin
+        if ({{RST_ON}}) begin
+            q <= {WIDTH{1'b0}};
+// @if ENABLE
+        end else if (en) begin
+// @else
+        end else begin
+// @endif
+            if (up) q <= q + 1'b1;
+            else    q <= q - 1'b1;
+        end
+    end
+endmodule
