@@ -1,0 +1,177 @@
+"""The architect agent: module decomposition in dependency order, micro-architecture choices, retrieval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from veriloop.agents.codeparse import extract_json
+from veriloop.agents.deps import Deps, Turn, deps_from
+from veriloop.agents.state import Architecture, Choice, Citation, DesignState, Plan
+from veriloop.errors import BudgetExhausted
+from veriloop.llm.contract import Message
+
+SYSTEM = """You are the architect agent of veriloop. Given a specification and the planner's plan, \
+choose the micro-architecture. Answer with ONE JSON object in a ```json fenced block:
+  "order": module names in dependency order (leaves first, the top last),
+  "choices": [{"decision": "...", "reason": "..."}] (state encoding, reset style, pipelining, \
+counter width, handshakes...).
+Use the retrieved designs and lessons below when they apply and say so in a reason."""
+
+PROMPT = """Specification:
+{spec}
+
+Plan:
+{plan}
+
+Retrieved material (cite by [n]):
+{retrieved}
+Answer with the JSON object."""
+
+
+def dependency_levels(plan: Plan, order: list[str] | None = None) -> list[list[str]]:
+    """Modules grouped into levels: each level depends only on earlier levels (parallel within a level)."""
+    names = [m.name for m in plan.modules]
+    if order:
+        names = [n for n in order if n in names] + [n for n in names if n not in order]
+    deps = {m.name: [d for d in m.depends_on if d in names and d != m.name] for m in plan.modules}
+    levels: list[list[str]] = []
+    placed: set[str] = set()
+    remaining = list(names)
+    while remaining:
+        level = [n for n in remaining if all(d in placed for d in deps.get(n, []))]
+        if not level:  # a cycle: break it in the given order
+            level = [remaining[0]]
+        levels.append(level)
+        placed.update(level)
+        remaining = [n for n in remaining if n not in placed]
+    top = plan.top
+    if top in placed and levels and top not in levels[-1]:
+        for lv in levels:
+            if top in lv:
+                lv.remove(top)
+        levels = [lv for lv in levels if lv] + [[top]]
+    return levels
+
+
+def similar_library_design(spec: str) -> Citation | None:
+    """The closest design of veriloop's own verified library, as a reference snippet (None if none fits)."""
+    try:
+        from veriloop.designlib.match import match_spec
+        from veriloop.designlib.render import render
+
+        match = match_spec(spec)
+        if match is None:
+            return None
+        rd = render(match.entry, dict(match.params))
+    except Exception:  # noqa: BLE001 - the library is a helper, never a reason to fail
+        return None
+    return Citation(
+        source=f"designlib/{match.entry.name}", kind="design", score=float(match.score), text=rd.rtl[:1500]
+    )
+
+
+def retrieve(deps: Deps, spec: str, k: int = 3) -> list[Citation]:
+    """Similar designs (built-in library, knowledge store), docs and lessons; empty when none is available."""
+    out: list[Citation] = []
+    lib = similar_library_design(spec)
+    if lib is not None:
+        out.append(lib)
+    store = deps.knowledge()
+    if store is None:
+        return out
+    try:
+        for hit in store.search(spec, k=k):
+            if getattr(hit, "kind", "") != "lesson":
+                out.append(_citation(hit, "doc"))
+    except Exception:  # noqa: BLE001 - retrieval is optional; the flow works without it
+        pass
+    try:
+        for hit in store.find_lessons(spec, k=2):
+            out.append(_citation(hit, "lesson"))
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+def _citation(hit: Any, kind: str) -> Citation:
+    lesson = getattr(hit, "lesson", None)
+    if lesson is not None:
+        prov = getattr(lesson, "provenance", None)
+        source = f"lesson/{getattr(prov, 'run_id', None) or 'manual'}"
+        text = f"error: {getattr(lesson, 'error_text', '')}\nfix: {getattr(lesson, 'fix', '')}"
+        return Citation(
+            source=source, kind="lesson", score=float(getattr(hit, "score", 0.0) or 0.0), text=text[:800]
+        )
+    get = (
+        (lambda k, d=None: hit.get(k, d)) if isinstance(hit, dict) else (lambda k, d=None: getattr(hit, k, d))
+    )
+    source = get("source") or get("citation") or get("id") or get("path") or kind
+    text = get("text") or get("content") or get("error") or ""
+    if kind == "lesson" and get("fix"):
+        text = f"error: {get('error') or ''}\nfix: {get('fix')}"
+    score = get("score") or 0.0
+    return Citation(
+        source=str(source), kind=str(get("kind") or kind), score=float(score), text=str(text)[:800]
+    )
+
+
+async def architect_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
+    """Decompose the plan, retrieve similar designs and lessons, and record choices with reasons."""
+    deps = deps_from(runtime)
+    turn = Turn(deps, state, "architect")
+    deps.say("architect", 0, "choosing the micro-architecture")
+    plan = Plan.model_validate(state.get("plan") or {})
+    citations = retrieve(deps, state["spec"])
+    if citations:
+        turn.note(
+            "retrieval",
+            "\n".join(
+                f"[{i + 1}] {c.kind} {c.source} (score {c.score:.2f})" for i, c in enumerate(citations)
+            ),
+            citations=[c.source for c in citations],
+        )
+    else:
+        turn.note("retrieval", "no knowledge store available or nothing relevant found")
+    retrieved = (
+        "\n".join(f"[{i + 1}] ({c.kind}, {c.source})\n{c.text}\n" for i, c in enumerate(citations))
+        or "(none)\n"
+    )
+    messages = [
+        Message(role="system", content=SYSTEM),
+        Message(
+            role="user",
+            content=PROMPT.format(
+                spec=state["spec"], plan=plan.model_dump_json(indent=1), retrieved=retrieved
+            ),
+        ),
+    ]
+    context = {
+        "spec": state["spec"],
+        "plan": plan.model_dump(mode="json"),
+        "top": plan.top,
+        "citations": [c.model_dump(mode="json") for c in citations],
+    }
+    choices: list[Choice] = []
+    order: list[str] = []
+    extra: dict[str, Any] = {}
+    try:
+        comp = await turn.complete(messages, task="design.architect", context=context)
+        data = extract_json(comp.text) or {}
+        order = [str(x) for x in data.get("order") or [] if isinstance(x, str)]
+        for c in data.get("choices") or []:
+            if isinstance(c, dict) and c.get("decision"):
+                choices.append(Choice(decision=str(c["decision"]), reason=str(c.get("reason", ""))))
+        if not data:
+            turn.note("failure", "architect reply had no JSON; keeping the planner's module order")
+    except BudgetExhausted as exc:
+        extra = {"decision": "budget", "reason": exc.message}
+    arch = Architecture(
+        order=order, levels=dependency_levels(plan, order), choices=choices, citations=citations
+    )
+    turn.note(
+        "decision",
+        "levels: "
+        + " -> ".join("[" + ", ".join(lv) + "]" for lv in arch.levels)
+        + "".join(f"\n- {c.decision}: {c.reason}" for c in choices),
+    )
+    return {**turn.updates(), **extra, "architecture": arch.model_dump(mode="json")}

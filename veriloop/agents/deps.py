@@ -1,0 +1,151 @@
+"""Run-scoped dependencies handed to every agent node: settings, LLM backends, progress, budget."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from veriloop.agents.state import DesignState, EntryKind, Spend, TranscriptEntry
+from veriloop.config import Settings, load_settings
+from veriloop.errors import BudgetExhausted
+from veriloop.llm.contract import Completion, CompletionRequest, LLMBackend, Message, ToolSpec
+
+ProgressFn = Callable[[str, int, str], None]
+"""progress(agent, iteration, message)"""
+
+_CLIP = 6000
+
+
+def clip(text: str | None, limit: int = _CLIP) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit // 2] + "\n...[clipped]...\n" + text[-limit // 2 :]
+
+
+@dataclass
+class Deps:
+    """Objects that cannot live in the checkpointed state (connections, callbacks)."""
+
+    settings: Settings
+    progress: ProgressFn | None = None
+    _backends: dict[str, LLMBackend] = field(default_factory=dict)
+    _store: Any = None
+    _store_tried: bool = False
+
+    def backend(self, name: str) -> LLMBackend:
+        if name not in self._backends:
+            from veriloop.llm import get_backend
+
+            self._backends[name] = get_backend(self.settings, name)
+        return self._backends[name]
+
+    def knowledge(self, create: bool = False) -> Any:
+        """The knowledge store, or None when disabled, absent or unusable (the flow works without it).
+
+        Retrieval only reads a store that exists (create=False); storing lessons may create one.
+        """
+        if self._store is None and (not self._store_tried or create):
+            self._store_tried = True
+            if self.settings.knowledge.enabled and (create or self.settings.knowledge_path.exists()):
+                try:
+                    from veriloop.knowledge import open_store
+
+                    self._store = open_store(self.settings, create=create)
+                except Exception:  # noqa: BLE001 - optional component; any failure means "absent"
+                    self._store = None
+        return self._store
+
+    def say(self, agent: str, iteration: int, message: str) -> None:
+        if self.progress is not None:
+            self.progress(agent, iteration, message)
+
+    async def aclose(self) -> None:
+        for b in self._backends.values():
+            with contextlib.suppress(Exception):  # closing is best effort
+                await b.aclose()
+
+
+def deps_from(runtime: Any) -> Deps:
+    """The Deps of this run (LangGraph Studio runs without one: build from the local config)."""
+    ctx = getattr(runtime, "context", None)
+    if isinstance(ctx, Deps):
+        return ctx
+    return Deps(settings=load_settings())
+
+
+class Turn:
+    """One agent's work within a node: LLM calls with budget checks, spend and transcript entries."""
+
+    def __init__(self, deps: Deps, state: DesignState, agent: str) -> None:
+        self.deps = deps
+        self.agent = agent
+        self.iteration = int(state.get("iteration", 0))
+        self.spend = Spend.model_validate(state.get("spend") or {})
+        self.budget = state.get("budget_usd")
+        self.seed = state.get("seed")
+        self.backend_name = (state.get("backends") or {}).get(agent) or deps.settings.default_backend
+        self.entries: list[dict[str, Any]] = []
+
+    def note(self, kind: EntryKind, text: str, **extra: Any) -> None:
+        entry = TranscriptEntry(
+            agent=self.agent,
+            kind=kind,
+            iteration=self.iteration,
+            text=clip(text),
+            ts=time.time(),
+            **extra,
+        )
+        self.entries.append(entry.model_dump(mode="json"))
+
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.spend.usd >= float(self.budget)
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        task: str,
+        context: dict[str, Any],
+        tools: list[ToolSpec] | None = None,
+        max_tokens: int | None = None,
+        record_prompt: bool = True,
+    ) -> Completion:
+        if self.over_budget():
+            raise BudgetExhausted(f"The dollar budget (${float(self.budget or 0):.4f}) is spent.")
+        backend = self.deps.backend(self.backend_name)
+        sample = int(context.get("sample", 0) or 0)
+        # Candidate samples differ by seed and run warmer than the first one.
+        req = CompletionRequest(
+            messages=messages,
+            tools=tools or [],
+            task=task,
+            context=context,
+            seed=None if self.seed is None else self.seed + sample,
+            max_tokens=max_tokens,
+            temperature=0.2 if sample == 0 else 0.8,
+        )
+        if record_prompt and messages:
+            self.note("prompt", messages[-1].content or "", backend=self.backend_name)
+        comp = await backend.complete(req)
+        self.spend = self.spend.add(
+            self.backend_name,
+            comp.model or backend.model,
+            comp.prompt_tokens,
+            comp.completion_tokens,
+            comp.cost_usd,
+        )
+        calls = ", ".join(f"{c.name}()" for c in comp.tool_calls)
+        self.note(
+            "reply",
+            comp.text + (f"\n[tool calls: {calls}]" if calls else ""),
+            backend=self.backend_name,
+            model=comp.model or backend.model,
+            tokens=comp.prompt_tokens + comp.completion_tokens,
+            usd=comp.cost_usd,
+        )
+        return comp
+
+    def updates(self) -> dict[str, Any]:
+        return {"spend": self.spend.model_dump(mode="json"), "transcript": self.entries}

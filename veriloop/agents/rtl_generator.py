@@ -1,0 +1,307 @@
+"""The RTL generator agent: writes each module, with an inner lint/compile tool loop bounded by steps."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from veriloop.agents import eda
+from veriloop.agents.codeparse import extract_modules
+from veriloop.agents.deps import Turn, clip, deps_from
+from veriloop.agents.state import Architecture, DesignState, Plan
+from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.llm.contract import Message, ToolCall, ToolSpec
+
+SYSTEM = """You are the RTL generator agent of veriloop. You write synthesizable Verilog-2005 \
+(SystemVerilog is accepted by the tools) for one module at a time.
+Rules: synchronous logic in always @(posedge clk) blocks with non-blocking assignments; \
+combinational logic with assign or always @*; no initial blocks, no delays, no $display in the design.
+Before answering you may call the tools `lint` (Verilator lint) and `compile` (Icarus compile) \
+with your code to check it. Answer with the complete module(s) in ```verilog fenced blocks."""
+
+WRITE_PROMPT = """Specification:
+{spec}
+
+Plan summary: {summary}
+Write module `{module}`: {purpose}
+Ports: {ports}
+Top module of the design: `{top}`.
+Micro-architecture choices:
+{choices}
+{retrieved}{others}"""
+
+FIX_PROMPT = """Specification:
+{spec}
+
+The current design (top `{top}`) failed verification. The verifier's evidence:
+{evidence}
+
+Current RTL:
+```verilog
+{rtl}
+```
+Find the bug using the evidence and answer with the corrected module(s), complete, in ```verilog blocks."""
+
+TOOLS = [
+    ToolSpec(
+        name="lint",
+        description="Lint Verilog code with Verilator (together with the modules "
+        "already written). Returns errors and warnings.",
+        parameters={
+            "type": "object",
+            "properties": {"code": {"type": "string", "description": "Verilog source of the module(s)"}},
+            "required": ["code"],
+        },
+    ),
+    ToolSpec(
+        name="compile",
+        description="Compile Verilog code with Icarus Verilog (together with the "
+        "modules already written). Returns compiler errors, if any.",
+        parameters={
+            "type": "object",
+            "properties": {"code": {"type": "string", "description": "Verilog source of the module(s)"}},
+            "required": ["code"],
+        },
+    ),
+]
+
+
+def _tool_result(call: ToolCall, others: dict[str, str], top: str) -> str:
+    code = call.arguments.get("code") if isinstance(call.arguments, dict) else None
+    if not isinstance(code, str) or not code.strip():
+        return "error: pass the Verilog source in the `code` argument"
+    mods = {**others, **(extract_modules(code) or {"_snippet": code})}
+    if call.name == "lint":
+        return eda.lint(mods, top if top in mods else None).text()
+    if call.name == "compile":
+        return eda.compile_check(mods, top if top in mods else None).text()
+    return f"error: unknown tool {call.name!r}; available: lint, compile"
+
+
+async def write_module(
+    turn: Turn,
+    messages: list[Message],
+    want: list[str],
+    known: dict[str, str],
+    top: str,
+    max_steps: int,
+    task: str,
+    context: dict[str, Any],
+) -> dict[str, str]:
+    """The inner loop: ask, run tool calls, parse code, lint, feed errors back; at most max_steps calls."""
+    got: dict[str, str] = {}
+    for step in range(max_steps):
+        try:
+            comp = await turn.complete(
+                messages, task=task, context=context | {"step": step}, tools=TOOLS, record_prompt=(step == 0)
+            )
+        except MalformedReply as exc:
+            turn.note("failure", f"backend reply unusable: {exc.message}")
+            continue
+        if comp.tool_calls:
+            messages.append(Message(role="assistant", content=comp.text or None, tool_calls=comp.tool_calls))
+            for call in comp.tool_calls:
+                result = await asyncio.to_thread(_tool_result, call, {**known, **got}, top)
+                turn.note("tool", f"{call.name}: {clip(result, 1500)}")
+                messages.append(
+                    Message(role="tool", tool_call_id=call.id, name=call.name, content=clip(result))
+                )
+            continue
+        mods = design_modules(extract_modules(comp.text))
+        messages.append(Message(role="assistant", content=comp.text or ""))
+        if not mods:
+            turn.note("failure", "reply contained no Verilog module")
+            messages.append(
+                Message(
+                    role="user",
+                    content="Your reply contained no Verilog module. Answer with "
+                    f"the complete module {', '.join(want)} in a ```verilog block.",
+                )
+            )
+            continue
+        got.update(mods)
+        missing = [w for w in want if w not in got]
+        if missing:
+            turn.note("failure", f"reply did not define module(s) {', '.join(missing)}")
+            messages.append(
+                Message(
+                    role="user",
+                    content=f"The module must be named exactly "
+                    f"`{missing[0]}`. Answer with the complete module.",
+                )
+            )
+            continue
+        report = await asyncio.to_thread(eda.lint, {**known, **got}, top if top in {**known, **got} else None)
+        if report.ok:
+            turn.note(
+                "tool", "lint: clean" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
+            )
+            return got
+        turn.note("tool", f"lint: {clip(report.text(), 1500)}")
+        messages.append(
+            Message(
+                role="user",
+                content="Verilator lint reports errors:\n"
+                + clip(report.text(), 3000)
+                + "\nFix them and answer with the complete corrected module(s).",
+            )
+        )
+    if got:
+        turn.note(
+            "failure", f"step budget ({max_steps}) spent; keeping the last code, which is not lint clean"
+        )
+    return got
+
+
+def design_modules(mods: dict[str, str]) -> dict[str, str]:
+    """Drop testbench-like modules a reply may carry along (named `tb`, or calling $finish)."""
+    return {n: src for n, src in mods.items() if n != "tb" and "$finish" not in src}
+
+
+def _write_prompt(
+    state: DesignState, plan: Plan, name: str, top: str, choices: str, retrieved: str, known: dict[str, str]
+) -> str:
+    purpose = next((m.purpose for m in plan.modules if m.name == name), "")
+    others = "".join(
+        f"Already written (instantiate, do not rewrite):\n```verilog\n{src}```\n" for src in known.values()
+    )
+    return WRITE_PROMPT.format(
+        spec=state["spec"],
+        summary=plan.summary,
+        module=name,
+        purpose=purpose or "see the specification",
+        ports=_ports(plan, name),
+        top=top,
+        choices=choices,
+        retrieved=retrieved,
+        others=others,
+    )
+
+
+def _ports(plan: Plan, name: str) -> str:
+    for m in plan.modules:
+        if m.name == name:
+            return ", ".join(m.ports) or "(choose them from the specification)"
+    return "(choose them from the specification)"
+
+
+async def _first_pass(
+    turn: Turn,
+    state: DesignState,
+    plan: Plan,
+    arch: Architecture,
+    top: str,
+    max_steps: int,
+    base_ctx: dict[str, Any],
+    sample: int,
+) -> dict[str, str]:
+    """Write every module level by level; the modules of one level are independent and written in parallel."""
+    choices = "\n".join(f"- {c.decision} ({c.reason})" for c in arch.choices) or "- (none given)"
+    retrieved = "".join(
+        f"Reference [{c.source}]:\n{c.text}\n\n" for c in arch.citations if c.kind != "lesson"
+    )
+    retrieved += "".join(f"Lesson [{c.source}]:\n{c.text}\n\n" for c in arch.citations if c.kind == "lesson")
+    rtl: dict[str, str] = {}
+    for level in arch.levels or [[top]]:
+        known = dict(rtl)
+        prompts = {n: _write_prompt(state, plan, n, top, choices, retrieved, known) for n in level}
+        results = await asyncio.gather(
+            *(
+                write_module(
+                    turn,
+                    [Message(role="system", content=SYSTEM), Message(role="user", content=prompts[n])],
+                    [n],
+                    known,
+                    top,
+                    max_steps,
+                    "design.rtl",
+                    base_ctx | {"module": n, "sample": sample},
+                )
+                for n in level
+            )
+        )
+        for r in results:
+            rtl.update(r)
+    return _ordered(rtl, arch, top)
+
+
+async def generator_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
+    """First pass: write the design (N candidate samples in parallel when asked). Later: fix with evidence."""
+    deps = deps_from(runtime)
+    turn = Turn(deps, state, "generator")
+    plan = Plan.model_validate(state.get("plan") or {})
+    arch = Architecture.model_validate(state.get("architecture") or {})
+    top = state.get("top") or plan.top
+    max_steps = int(state.get("max_steps", 4))
+    rtl: dict[str, str] = dict(state.get("rtl") or {})
+    iteration = int(state.get("iteration", 0))
+    samples = max(1, int(state.get("samples", 1)))
+    candidates: list[dict[str, str]] = []
+    base_ctx = {
+        "spec": state["spec"],
+        "top": top,
+        "plan": plan.model_dump(mode="json"),
+        "mode": state.get("mode"),
+    }
+    try:
+        if not rtl:
+            deps.say(
+                "generator", iteration, "writing RTL" + (f" ({samples} candidates)" if samples > 1 else "")
+            )
+            drafts = await asyncio.gather(
+                *(_first_pass(turn, state, plan, arch, top, max_steps, base_ctx, i) for i in range(samples))
+            )
+            for d in drafts:
+                if d and d not in candidates:
+                    candidates.append(d)
+            rtl = candidates[0] if candidates else {}
+            if len(candidates) > 1:
+                turn.note("decision", f"{len(candidates)} distinct candidates for the verifier to grade")
+            else:
+                candidates = []
+        else:
+            deps.say("generator", iteration, "fixing RTL with the verifier's evidence")
+            evidence = state.get("feedback") or "(no evidence recorded)"
+            current = "\n".join(rtl.values())
+            prompt = FIX_PROMPT.format(spec=state["spec"], top=top, evidence=evidence, rtl=current)
+            msgs = [Message(role="system", content=SYSTEM), Message(role="user", content=prompt)]
+            fixed = await write_module(
+                turn,
+                msgs,
+                [],
+                dict(rtl),
+                top,
+                max_steps,
+                "design.fix",
+                base_ctx | {"rtl": rtl, "feedback": evidence},
+            )
+            if fixed:
+                changed = sorted(n for n, s in fixed.items() if rtl.get(n) != s)
+                turn.note("decision", "changed modules: " + (", ".join(changed) or "none"))
+                rtl.update(fixed)
+            else:
+                turn.note("failure", "no corrected code was produced this iteration")
+    except BudgetExhausted as exc:
+        turn.note("decision", f"stop: {exc.message}")
+        return {
+            **turn.updates(),
+            "rtl": _ordered(rtl, arch, top),
+            "candidates": [],
+            "decision": "budget",
+            "reason": exc.message,
+        }
+    deps.say("generator", iteration, f"{len(rtl)} module(s) written")
+    return {**turn.updates(), "rtl": _ordered(rtl, arch, top), "candidates": candidates}
+
+
+def _ordered(rtl: dict[str, str], arch: Architecture, top: str) -> dict[str, str]:
+    order = [n for lv in arch.levels for n in lv]
+    names = [n for n in rtl if n != top and n not in order] + [n for n in order if n in rtl and n != top]
+    if top in rtl:
+        names.append(top)
+    return {n: rtl[n] for n in names}
+
+
+def design_source(rtl: dict[str, str]) -> str:
+    """All modules as one source text, in dependency order."""
+    return "\n".join(rtl.values())

@@ -1,0 +1,190 @@
+"""The design graph's typed state: a TypedDict of JSON values, validated by pydantic models."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, Field
+
+Mode = Literal["self-verified", "oracle-tb"]
+AGENTS = ("planner", "architect", "generator", "verifier", "evaluator")
+
+
+class ModulePlan(BaseModel):
+    """One module the design needs: its name, ports and what it does."""
+
+    name: str
+    purpose: str = ""
+    ports: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    """The planner's plan: modules, interfaces, how to verify, what counts as done."""
+
+    feasible: bool = True
+    reason: str = ""
+    top: str = "top"
+    summary: str = ""
+    modules: list[ModulePlan] = Field(default_factory=list)
+    interfaces: list[str] = Field(default_factory=list)
+    verification_plan: list[str] = Field(default_factory=list)
+    acceptance: list[str] = Field(default_factory=list)
+
+
+class Choice(BaseModel):
+    """A micro-architecture decision and the reason for it."""
+
+    decision: str
+    reason: str = ""
+
+
+class Citation(BaseModel):
+    """A retrieved snippet (similar design, doc or lesson) and where it came from."""
+
+    source: str
+    kind: str = "doc"
+    score: float = 0.0
+    text: str = ""
+
+
+class Architecture(BaseModel):
+    """The architect's decomposition in dependency order plus its choices and retrievals."""
+
+    order: list[str] = Field(default_factory=list)
+    levels: list[list[str]] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class Verdict(BaseModel):
+    """The verifier's verdict for one iteration, always with evidence."""
+
+    iteration: int
+    passed: bool
+    category: str
+    """pass | syntax | mismatch | timeout | tool_error | no_summary | no_code | equivalence | tb_error"""
+    mode: Mode = "self-verified"
+    mismatches: int | None = None
+    samples: int | None = None
+    first_mismatch: str = ""
+    hints: list[str] = Field(default_factory=list)
+    log_excerpt: str = ""
+    equivalence: str = ""
+    """proved | refuted | unknown | "" (not run)"""
+    counterexample: str = ""
+    summary: str = ""
+
+    def evidence(self) -> str:
+        """The verdict as text a generator (or a human) can act on."""
+        lines = [f"Verdict: {'PASS' if self.passed else 'FAIL'} ({self.category}). {self.summary}".strip()]
+        if self.mismatches is not None and self.samples is not None:
+            lines.append(f"Mismatches: {self.mismatches} in {self.samples} samples.")
+        if self.first_mismatch:
+            lines.append(f"First mismatch: {self.first_mismatch}")
+        lines.extend(f"Hint: {h}" for h in self.hints)
+        if self.equivalence:
+            lines.append(f"Equivalence against the reference: {self.equivalence}.")
+        if self.counterexample:
+            lines.append("Counterexample:\n" + self.counterexample)
+        if self.log_excerpt:
+            lines.append("Log excerpt:\n" + self.log_excerpt)
+        return "\n".join(lines)
+
+
+class PPA(BaseModel):
+    """The evaluator's measurement of a design."""
+
+    synthesized: bool = False
+    cells: int | None = None
+    cell_types: dict[str, int] = Field(default_factory=dict)
+    area: float | None = None
+    depth: int | None = None
+    lint_warnings: int = 0
+    lint_errors: int = 0
+    score: float = 0.0
+    note: str = ""
+
+
+class Spend(BaseModel):
+    """Calls, tokens and dollars spent so far (kept in state so a resumed run keeps counting)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float = 0.0
+    models: dict[str, str] = Field(default_factory=dict)
+
+    def add(self, backend: str, model: str, prompt: int, completion: int, usd: float) -> Spend:
+        models = dict(self.models)
+        models[backend] = model
+        return Spend(
+            calls=self.calls + 1,
+            prompt_tokens=self.prompt_tokens + prompt,
+            completion_tokens=self.completion_tokens + completion,
+            usd=self.usd + usd,
+            models=models,
+        )
+
+
+EntryKind = Literal["prompt", "reply", "tool", "decision", "retrieval", "failure", "human"]
+
+
+class TranscriptEntry(BaseModel):
+    """One agent message, tool call, retrieval or decision."""
+
+    agent: str
+    kind: EntryKind = "reply"
+    iteration: int = 0
+    text: str = ""
+    backend: str = ""
+    model: str = ""
+    tokens: int = 0
+    usd: float = 0.0
+    citations: list[str] = Field(default_factory=list)
+    ts: float = 0.0
+
+
+Decision = Literal["", "iterate", "escalate", "done", "budget", "infeasible", "human_stop", "replan"]
+
+
+class DesignState(TypedDict, total=False):
+    """What the graph carries between agents; every value is plain JSON (checkpoint-friendly)."""
+
+    run_id: str
+    spec: str
+    mode: Mode
+    top: str
+    tb: str
+    """The user's testbench (oracle-tb mode) or the verifier's own (self-verified)."""
+    tb_rederived: bool
+    tb_source: str
+    """"user" or "agents"."""
+    ref: str
+    interactive: bool
+    max_iters: int
+    budget_usd: float | None
+    max_steps: int
+    seed: int
+    backends: dict[str, str]
+    escalated: bool
+    plan: dict[str, Any]
+    architecture: dict[str, Any]
+    rtl: dict[str, str]
+    """module name -> source, in dependency order."""
+    samples: int
+    """How many candidate designs the generator writes in parallel on its first pass."""
+    candidates: list[dict[str, str]]
+    """The first pass's distinct candidates (empty unless samples > 1); the verifier picks one."""
+    iteration: int
+    failures: int
+    verdicts: Annotated[list[dict[str, Any]], operator.add]
+    feedback: str
+    ppa: dict[str, Any]
+    spend: dict[str, Any]
+    transcript: Annotated[list[dict[str, Any]], operator.add]
+    decision: Decision
+    reason: str
+    fixes: Annotated[list[dict[str, Any]], operator.add]
+    """(error evidence -> what fixed it) pairs, stored as lessons after the run."""

@@ -1,0 +1,274 @@
+"""The verifier agent: gets a testbench, simulates, checks equivalence, returns a verdict with evidence."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from veriloop.agents import eda
+from veriloop.agents.codeparse import extract_modules, split_modules
+from veriloop.agents.deps import Turn, clip, deps_from
+from veriloop.agents.rtl_generator import design_source
+from veriloop.agents.state import DesignState, Plan, Verdict
+from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.llm.contract import Message
+
+SYSTEM = """You are the verifier agent of veriloop. You write self-checking Verilog testbenches from \
+the SPECIFICATION (not from the implementation): compute every expected value with your own \
+behavioural model of the spec, drive stimulus (reset first, then directed corner cases, then \
+many random cycles), and compare the design's outputs to your expected values.
+Conventions (mandatory): the testbench top module is named `tb`; count compared samples in \
+`total` and mismatches in `errors`; for each of the first 5 mismatches print one line \
+`MISMATCH time=%0t <signal> got=%h expected=%h`; at the end print exactly one line \
+$display("Mismatches: %0d in %0d samples", errors, total); then call $finish.
+Answer with the testbench in one ```verilog fenced block."""
+
+TB_PROMPT = """Specification:
+{spec}
+
+Verification plan:
+{vplan}
+
+The design's top module interface (write the testbench against it):
+```verilog
+{header}
+```
+Write the self-checking testbench `tb`."""
+
+_HINT = re.compile(
+    r"Hint: Output '([^']+)' has (\d+) mismatch(?:es)?\. First mismatch occurred at time (\d+)"
+)
+_MISMATCH_LINE = re.compile(r"^.*\bMISMATCH\b.*$", re.M)
+
+
+def module_header(source: str, top: str) -> str:
+    """`module top ... ;` with its port list (no body): what a spec-level testbench may see."""
+    body = split_modules(source).get(top, "")
+    m = re.search(r"\bmodule\b.*?\)\s*;", body, re.S)
+    if m:
+        return m.group(0) + "\n  // ... implementation hidden ...\nendmodule"
+    m = re.search(r"\bmodule\b[^;]*;", body, re.S)
+    return (m.group(0) + "\n  // ... implementation hidden ...\nendmodule") if m else f"module {top}(...);"
+
+
+_CATEGORY_ORDER = {"pass": 0, "mismatch": 1, "no_summary": 2, "timeout": 3, "syntax": 4, "tool_error": 5}
+
+
+def rank(grade: eda.Grade) -> tuple[int, float]:
+    """Sort key of a graded candidate: passing first, then the fewest mismatches per sample."""
+    ratio = (grade.mismatches or 0) / grade.samples if grade.samples else 1.0
+    return _CATEGORY_ORDER.get(grade.category, 6), ratio
+
+
+def _grade_ref(ref: str | None, rtl: dict[str, str]) -> str | None:
+    """The reference joins the testbench compile only when its module names do not clash with the design."""
+    return ref if ref and not set(split_modules(ref)) & set(rtl) else None
+
+
+def reference_as(ref: str, top: str) -> str:
+    """The reference with its single module renamed to `top` (VerilogEval's RefModule -> TopModule)."""
+    mods = split_modules(ref)
+    if top in mods or len(mods) != 1:
+        return ref
+    (name,) = mods
+    return re.sub(rf"\bmodule\s+{re.escape(name)}\b", f"module {top}", ref, count=1)
+
+
+def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
+    hints = grade.hints or [
+        f"output '{m.group(1)}' has {m.group(2)} mismatches; first at time {m.group(3)}"
+        for m in _HINT.finditer(grade.log)
+    ]
+    lines = _MISMATCH_LINE.findall(grade.log)
+    first = lines[0].strip() if lines else (hints[0] if hints else "")
+    if grade.first_mismatch_time is not None and not first:
+        first = f"at time {grade.first_mismatch_time}"
+    summary = {
+        "pass": "The testbench reports no mismatches.",
+        "syntax": "The design (with the testbench) does not compile.",
+        "mismatch": "Simulation outputs differ from the expected values.",
+        "timeout": "Simulation did not finish in time (a hang or missing $finish).",
+        "tool_error": "A tool failed while checking the design.",
+        "no_summary": "The testbench printed no trustworthy summary line.",
+    }.get(grade.category, grade.category)
+    return Verdict(
+        iteration=iteration,
+        passed=grade.passed,
+        category=grade.category,
+        mode=mode,  # type: ignore[arg-type]
+        mismatches=grade.mismatches,
+        samples=grade.samples,
+        first_mismatch=first[:300],
+        hints=hints[:8],
+        log_excerpt=clip(grade.log_tail, 2500),
+        summary=summary,
+    )
+
+
+async def _write_testbench(turn: Turn, state: DesignState, source: str, top: str, max_steps: int) -> str:
+    plan = Plan.model_validate(state.get("plan") or {})
+    vplan = (
+        "\n".join(f"- {v}" for v in plan.verification_plan + plan.acceptance) or "- exercise every behaviour"
+    )
+    messages = [
+        Message(role="system", content=SYSTEM),
+        Message(
+            role="user",
+            content=TB_PROMPT.format(spec=state["spec"], vplan=vplan, header=module_header(source, top)),
+        ),
+    ]
+    context = {
+        "spec": state["spec"],
+        "top": top,
+        "plan": plan.model_dump(mode="json"),
+        "header": module_header(source, top),
+    }
+    for step in range(max(1, min(max_steps, 3))):
+        try:
+            comp = await turn.complete(
+                messages, task="design.testbench", context=context | {"step": step}, record_prompt=(step == 0)
+            )
+        except MalformedReply as exc:
+            turn.note("failure", f"backend reply unusable: {exc.message}")
+            continue
+        mods = extract_modules(comp.text)
+        messages.append(Message(role="assistant", content=comp.text or ""))
+        if "tb" not in mods:
+            turn.note("failure", "reply contained no testbench module `tb`")
+            messages.append(
+                Message(
+                    role="user",
+                    content="Answer with the complete testbench module named `tb` in a ```verilog block.",
+                )
+            )
+            continue
+        tb = "\n".join(src for name, src in mods.items() if name not in split_modules(source))
+        check = await asyncio.to_thread(eda.compile_check, {**split_modules(source), **mods}, "tb")
+        if check.ok:
+            return tb
+        turn.note("tool", f"testbench compile: {clip(check.text(), 1200)}")
+        messages.append(
+            Message(
+                role="user",
+                content="The testbench does not compile with the design:\n"
+                + clip(check.text(), 2500)
+                + "\nAnswer with the corrected complete testbench.",
+            )
+        )
+    return ""
+
+
+async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
+    """Simulate against the testbench (the user's or its own), then equivalence against --ref if given."""
+    deps = deps_from(runtime)
+    turn = Turn(deps, state, "verifier")
+    iteration = int(state.get("iteration", 0))
+    mode = state.get("mode", "self-verified")
+    rtl = dict(state.get("rtl") or {})
+    top = state.get("top") or Plan.model_validate(state.get("plan") or {}).top
+    out: dict[str, Any] = {}
+    if state.get("decision") == "budget":
+        return {}
+    deps.say("verifier", iteration, "verifying")
+    source = design_source(rtl)
+    if top not in rtl:
+        verdict = Verdict(
+            iteration=iteration,
+            passed=False,
+            category="no_code",
+            mode=mode,
+            summary=f"No module `{top}` was produced, so nothing could be simulated.",
+        )
+        return _finish(turn, state, verdict, out)
+    tb = state.get("tb") or ""
+    if not tb and mode == "self-verified":
+        try:
+            tb = await _write_testbench(turn, state, source, top, int(state.get("max_steps", 4)))
+        except BudgetExhausted as exc:
+            turn.note("decision", f"stop: {exc.message}")
+            return {**turn.updates(), "decision": "budget", "reason": exc.message}
+        if not tb:
+            verdict = Verdict(
+                iteration=iteration,
+                passed=False,
+                category="tb_error",
+                mode=mode,
+                summary="The verifier could not produce a compiling self-checking testbench.",
+            )
+            return _finish(turn, state, verdict, out)
+        out.update(tb=tb, tb_source="agents")
+        turn.note("reply", "testbench written (top `tb`)")
+    ref = state.get("ref") or None
+    cands = [c for c in state.get("candidates") or [] if top in c]
+    if len(cands) > 1:
+        # Candidate samples are independent: grade them all at once and keep the best.
+        grades = await asyncio.gather(
+            *(asyncio.to_thread(eda.grade, design_source(c), tb, _grade_ref(ref, c)) for c in cands)
+        )
+        best = min(range(len(cands)), key=lambda i: rank(grades[i]))
+        turn.note(
+            "decision",
+            "candidates: "
+            + "; ".join(
+                f"#{i}: {g.category} ({g.mismatches} mismatches in {g.samples})" for i, g in enumerate(grades)
+            )
+            + f" -> candidate #{best} kept",
+        )
+        rtl, grade = cands[best], grades[best]
+        source = design_source(rtl)
+        out["rtl"] = rtl
+    else:
+        grade = await asyncio.to_thread(eda.grade, source, tb, _grade_ref(ref, rtl))
+    out["candidates"] = []
+    verdict = _verdict_from_grade(iteration, mode, grade)
+    turn.note("tool", f"simulation: {verdict.category}, mismatches {verdict.mismatches} in {verdict.samples}")
+    if mode == "self-verified" and state.get("tb_source") != "user":
+        if grade.category == "no_summary":
+            out["tb"] = ""  # the agents' testbench printed no summary: write a new one next iteration
+        elif grade.category == "syntax":
+            alone = await asyncio.to_thread(eda.compile_check, rtl, top)
+            if alone.ok:  # the design compiles alone: the agents' testbench no longer fits its interface
+                out["tb"] = ""
+                verdict.summary += " The design compiles alone; the agents' testbench will be rewritten."
+    if ref and grade.category not in ("syntax", "tool_error"):
+        eq = await asyncio.to_thread(eda.equivalence, source, reference_as(ref, top), top)
+        verdict.equivalence = eq.status
+        verdict.counterexample = clip(eq.detail, 2000)
+        turn.note("tool", f"equivalence vs reference: {eq.status}")
+        if eq.status == "refuted":
+            verdict.passed = False
+            verdict.category = "equivalence" if grade.passed else verdict.category
+            verdict.summary = (
+                verdict.summary + " Equivalence checking against the reference found a "
+                "differing input sequence."
+            ).strip()
+        elif eq.status != "proved" and verdict.passed:
+            verdict.summary += f" Equivalence against the reference is {eq.status}."
+    return _finish(turn, state, verdict, out)
+
+
+def _finish(turn: Turn, state: DesignState, verdict: Verdict, out: dict[str, Any]) -> dict[str, Any]:
+    turn.note("decision", verdict.evidence()[:3000])
+    turn.deps.say(
+        "verifier", verdict.iteration, f"{'PASS' if verdict.passed else 'FAIL'} ({verdict.category})"
+    )
+    failures = 0 if verdict.passed else int(state.get("failures", 0)) + 1
+    fixes: list[dict[str, Any]] = []
+    prev = [Verdict.model_validate(v) for v in state.get("verdicts") or []]
+    if verdict.passed and prev and not prev[-1].passed:
+        fixes.append(
+            {
+                "error": prev[-1].evidence()[:1500],
+                "spec": state["spec"][:500],
+                "fix": design_source(state.get("rtl") or {})[:3000],
+            }
+        )
+    return {
+        **turn.updates(),
+        **out,
+        "verdicts": [verdict.model_dump(mode="json")],
+        "failures": failures,
+        "feedback": verdict.evidence(),
+        "fixes": fixes,
+    }
