@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 from veriloop.errors import VeriloopError
 
@@ -53,9 +54,9 @@ def print_json(obj: Any) -> None:
 
 def render_error(err: VeriloopError, console: Console | None = None) -> None:
     console = console or Console(stderr=True)
-    console.print(f"[bold red]error:[/] {err.message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(err.message)}", highlight=False)
     if err.hint:
-        console.print(f"[dim]hint:[/] {err.hint}", highlight=False)
+        console.print(f"[dim]hint:[/] {escape(err.hint)}", highlight=False)
 
 
 def settings(ctx: typer.Context | None = None):  # type: ignore[no-untyped-def]

@@ -53,3 +53,8 @@ def test_corrupt_run_record_is_a_store_error(tmp_path: Path) -> None:
     (rec.dir / "run.json").write_text("{not json")
     r = run_cli("runs", "show", rec.id, cwd=tmp_path)
     assert r.returncode != 0 and "Traceback" not in r.stderr and "corrupt" in r.stderr
+
+
+def test_error_text_with_brackets_survives(tmp_path: Path) -> None:
+    r = run_cli("runs", "list", "--kind", "[backends.x]", cwd=tmp_path)
+    assert r.returncode != 0 and "[backends.x]" in r.stderr

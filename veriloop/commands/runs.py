@@ -83,6 +83,10 @@ def resume(
         ui.print_json(result)
     elif result is not None:
         out.console.print(Pretty(ui.to_jsonable(result), max_string=400))
+    # A resumed run that ends without its goal (e.g. a design not verified) exits non-zero.
+    code = getattr(result, "exit_code", 0)
+    if isinstance(code, int) and code:
+        raise typer.Exit(code)
 
 
 @app.command("export")
