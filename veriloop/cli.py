@@ -65,7 +65,9 @@ app.add_typer(config_cmd.app, name="config")
 def main() -> None:
     """Console-script entry point: run the app, turn VeriloopError into one sentence and an exit code."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)  # typer.Exit(n) comes back as a return value when standalone_mode=False
     except VeriloopError as err:
         render_error(err)
         sys.exit(err.exit_code)

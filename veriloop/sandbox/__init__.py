@@ -1,0 +1,152 @@
+"""The sandbox: every untrusted command (candidate program, evaluator, testbench, EDA tool) runs here.
+
+Use it like this::
+
+    from veriloop.sandbox import Job, Limits, run_job
+    res = run_job(Job(argv=["iverilog", "-o", "a.out", "d.sv"], files={"d.sv": text},
+                      limits=Limits(wall_s=30), collect=["a.out"]))
+    res.ok, res.exit_code, res.stdout, res.killed, res.files["a.out"]
+
+Backends (`[sandbox] backend` in veriloop.toml, default "auto"):
+
+- `local` (preferred): bubblewrap namespaces + rlimits + a per-job pids cgroup when the host
+  allows one; see `local.py` for exactly what a job sees. Contained: no network, no host files
+  besides the system dirs and the Python install, no inherited environment (no API keys, no HOME).
+- `docker`: the docker SDK (`docker_backend.py`); used when configured, and by "auto" when
+  bubblewrap cannot run but a Docker engine answers. Jobs then run in `docker_image`.
+- `rlimits`: resource limits and process-group kill only, `contained=False` in every result and in
+  `describe()`; "auto" falls back to it when neither of the above works.
+
+Limits (`contract.Limits`): wall seconds (the whole process group / pid namespace is SIGKILLed),
+CPU seconds (RLIMIT_CPU), memory (RLIMIT_DATA, not RLIMIT_AS: wasm tools reserve huge address
+space; a job that runs out says so on stderr and gets killed="memory"), output bytes per stream
+(kept head + marker; beyond 8x the cap the job is killed with killed="output"), file size
+(RLIMIT_FSIZE, also the size of the private /tmp), open files, processes (pids cgroup, else
+RLIMIT_NPROC, which root ignores). Every backend is safe to call from many threads; each bounds
+its concurrent jobs to `max_parallel` (0 = one per CPU core).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pydantic import BaseModel
+
+from veriloop.config import SandboxConfig
+from veriloop.errors import SandboxError
+from veriloop.sandbox.contract import Job, JobResult, KillReason, Limits, Sandbox
+
+__all__ = [
+    "Job",
+    "JobResult",
+    "KillReason",
+    "Limits",
+    "Sandbox",
+    "SandboxInfo",
+    "describe",
+    "get_sandbox",
+    "run_job",
+]
+
+
+class SandboxInfo(BaseModel):
+    """Which backend runs jobs, whether it isolates them, and why it was chosen."""
+
+    mode: str
+    contained: bool
+    reason: str
+    process_limit: str = ""
+    """How the process count is capped (pids cgroup / RLIMIT_NPROC / docker pids limit)."""
+
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[Sandbox, SandboxInfo]] = {}
+
+
+def _default_cfg() -> SandboxConfig:
+    try:
+        from veriloop.config import load_settings
+
+        return load_settings().sandbox
+    except Exception:  # noqa: BLE001 - a broken config file must not stop the sandbox defaults
+        return SandboxConfig()
+
+
+def _process_limit() -> str:
+    from veriloop.sandbox import cgroup
+
+    if cgroup.base_dir() is not None:
+        return "per-job pids cgroup"
+    import os
+
+    if os.geteuid() == 0:
+        return "RLIMIT_NPROC (ignored for root: a fork bomb is bounded only by the wall clock)"
+    return "RLIMIT_NPROC"
+
+
+def _build(cfg: SandboxConfig) -> tuple[Sandbox, SandboxInfo]:
+    from veriloop.sandbox import docker_backend, local, rlimits
+
+    if cfg.backend == "docker":
+        box: Sandbox = docker_backend.DockerSandbox(cfg.docker_image, cfg.max_parallel)
+        return box, SandboxInfo(
+            mode="docker",
+            contained=True,
+            reason="configured: [sandbox] backend = docker",
+            process_limit="docker pids limit",
+        )
+    if cfg.backend == "rlimits":
+        return rlimits.RlimitsSandbox(cfg.max_parallel), SandboxInfo(
+            mode="rlimits",
+            contained=False,
+            reason="configured: [sandbox] backend = rlimits (no isolation)",
+            process_limit=_process_limit(),
+        )
+    ok, why = local.probe()
+    if ok:
+        reason = why if cfg.backend == "local" else f"auto: {why}"
+        return local.LocalSandbox(cfg.max_parallel), SandboxInfo(
+            mode="local", contained=True, reason=reason, process_limit=_process_limit()
+        )
+    if cfg.backend == "local":
+        raise SandboxError(
+            f"The local sandbox was requested but {why}.",
+            hint="Install bubblewrap (apt-get install bubblewrap) or allow user namespaces.",
+        )
+    dok, dwhy = docker_backend.engine_available()
+    if dok:
+        return docker_backend.DockerSandbox(cfg.docker_image, cfg.max_parallel), SandboxInfo(
+            mode="docker", contained=True, reason=f"auto: {why}; {dwhy}", process_limit="docker pids limit"
+        )
+    return rlimits.RlimitsSandbox(cfg.max_parallel), SandboxInfo(
+        mode="rlimits",
+        contained=False,
+        reason=f"auto: {why}; {dwhy}; falling back to rlimits only (jobs are NOT isolated)",
+        process_limit=_process_limit(),
+    )
+
+
+def _entry(cfg: SandboxConfig | None) -> tuple[Sandbox, SandboxInfo]:
+    cfg = cfg or _default_cfg()
+    key = cfg.model_dump_json()
+    with _lock:
+        found = _cache.get(key)
+        if found is None:
+            found = _build(cfg)
+            _cache[key] = found
+        return found
+
+
+def get_sandbox(cfg: SandboxConfig | None = None) -> Sandbox:
+    """The sandbox chosen by `cfg` (default: the effective veriloop.toml); one instance per config."""
+    return _entry(cfg)[0]
+
+
+def describe(cfg: SandboxConfig | None = None) -> SandboxInfo:
+    """Mode, containment and the reason for the choice (what `veriloop doctor` shows)."""
+    return _entry(cfg)[1]
+
+
+def run_job(job: Job, cfg: SandboxConfig | None = None) -> JobResult:
+    """Run one job in the configured sandbox."""
+    return get_sandbox(cfg).run(job)

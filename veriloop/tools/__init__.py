@@ -1,0 +1,18 @@
+"""EDA tools over the sandbox, each returning a typed report that records the tool version.
+
+- `icarus.simulate(sources, top="tb", timeout_s=30) -> SimReport`
+- `verilator.lint(sources, top=None) -> LintReport`
+- `yosys.synthesize(sources, top, liberty=None) -> SynthReport`
+- `equiv.check_equivalence(a, b, top, ...) -> EquivReport`
+- `grading.grade_testbench(design_sv, testbench_sv, ref_sv=None, top="tb", timeout_s=30) -> GradeReport`
+- `versions() -> dict[str, str | None]` (cached)
+
+`sources` is `{file name: text}` or a list of host paths. Every tool runs inside
+`veriloop.sandbox` (never in this process); a missing tool raises ToolMissingError.
+"""
+
+from __future__ import annotations
+
+from veriloop.tools.versions import version, versions
+
+__all__ = ["version", "versions"]
