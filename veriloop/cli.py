@@ -43,8 +43,12 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print results as JSON where a command has one."),
-    config: Path | None = typer.Option(None, "--config", help="Read this veriloop.toml instead of searching."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Read this veriloop.toml instead of searching."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """veriloop: spec to verified RTL, ADRS-style evolution, and fair LLM benchmarks."""
     ctx.obj = OutputMode(json=json_out, config_file=config)

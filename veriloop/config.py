@@ -111,7 +111,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _builtin_backends(self) -> Settings:
-        self.backends.setdefault("offline", BackendConfig(kind="offline", model="offline", max_concurrency=64))
+        offline = BackendConfig(kind="offline", model="offline", max_concurrency=64)
+        self.backends.setdefault("offline", offline)
         return self
 
     @property
