@@ -35,9 +35,17 @@ stamp=.venv/.veriloop-installed
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # CPU torch first (a local wheel on these machines); otherwise pip pulls a multi-GB CUDA build.
-  .venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0"
+  log=.venv/setup.log
+  pipq() {
+    if ! .venv/bin/pip install -q "$@" >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "setup: pip install $* failed (full log: $log)" >&2
+      exit 1
+    fi
+  }
+  .venv/bin/python -c 'import torch' 2>/dev/null || pipq "torch==2.13.0"
   echo "setup: installing veriloop and its extras into .venv"
-  .venv/bin/pip install -q -e '.[embeddings,formal,ray,dev]'
+  pipq -e '.[embeddings,formal,ray,dev]'
   echo "$want" > "$stamp"
 fi
 # yowasp compiles its wasm Yosys on first use (minutes); do it once here, not inside a test.
