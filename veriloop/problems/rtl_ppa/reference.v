@@ -1,0 +1,9 @@
+// Reference popcount16: the behavioural form (Yosys maps the sum to its own adder tree).
+module popcount16(input [15:0] in, output reg [4:0] count);
+  integer i;
+  always @* begin
+    count = 5'd0;
+    for (i = 0; i < 16; i = i + 1)
+      count = count + in[i];
+  end
+endmodule
