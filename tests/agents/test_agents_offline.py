@@ -45,6 +45,7 @@ def test_offline_counter_is_verified_lint_clean_and_synthesizes(tmp_path: Path) 
     synth = yosys.synthesize(rtl, top=top)
     assert synth.synthesizes and synth.flip_flops >= 8  # an 8-bit register really is there
     md = (out / "report.md").read_text()
+    assert "(testbench: design library)" in md  # offline: the library's testbench, not one the agents wrote
     assert "**Status: VERIFIED**" in md and "Mismatches: 0 in" in md and "Cells:" in md
     assert "Offline backend (no LLM)" in (out / "transcript.md").read_text()
 

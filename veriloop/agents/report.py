@@ -53,9 +53,10 @@ def build_report(state: DesignState, tool_versions: dict[str, str | None]) -> De
     decision = state.get("decision") or ""
     if verified:
         reason = "the verifier passed the design" + (
-            " against the user's testbench"
-            if state.get("tb_source") == "user"
-            else " against the agents' own self-checking testbench"
+            {
+                "user": " against the user's testbench",
+                "design library": " against the design library's self-checking testbench",
+            }.get(state.get("tb_source") or "", " against the agents' own self-checking testbench")
         )
     else:
         reason = state.get("reason") or (

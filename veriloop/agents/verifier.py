@@ -197,7 +197,8 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
                 summary="The verifier could not produce a compiling self-checking testbench.",
             )
             return _finish(turn, state, verdict, out)
-        out.update(tb=tb, tb_source="agents")
+        offline = turn.deps.settings.backend(turn.backend_name).kind == "offline"
+        out.update(tb=tb, tb_source="design library" if offline else "agents")
         turn.note("reply", "testbench written (top `tb`)")
     ref = state.get("ref") or None
     cands = [c for c in state.get("candidates") or [] if top in c]
