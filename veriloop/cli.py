@@ -46,12 +46,15 @@ def root(
     config: Path | None = typer.Option(
         None, "--config", help="Read this veriloop.toml instead of searching."
     ),
+    record: Path | None = typer.Option(
+        None, "--record", help="Append each LLM exchange to this JSONL cassette; replay: --backend replay:P"
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     """veriloop: spec to verified RTL, ADRS-style evolution, and fair LLM benchmarks."""
-    ctx.obj = OutputMode(json=json_out, config_file=config)
+    ctx.obj = OutputMode(json=json_out, config_file=config, record=record)
 
 
 app.command("design")(design.design)

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    record: str | None = None
+    """Append every LLM exchange of this invocation to this JSONL cassette (replay it with
+    `--backend replay:PATH`)."""
     config_files: list[str] = Field(default_factory=list)
     """Which files this configuration was read from (filled in by load_settings)."""
 

@@ -22,6 +22,7 @@ class OutputMode:
 
     json: bool = False
     config_file: Path | None = None
+    record: Path | None = None
     console: Console = field(default_factory=Console)
     err_console: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -31,8 +32,8 @@ def mode(ctx: typer.Context | None = None, local_json: bool = False) -> OutputMo
     root = ctx.find_root() if ctx is not None else None
     found = root.obj if root is not None and isinstance(root.obj, OutputMode) else OutputMode()
     if local_json and not found.json:
-        found = OutputMode(json=True, config_file=found.config_file, console=found.console,
-                           err_console=found.err_console)
+        found = OutputMode(json=True, config_file=found.config_file, record=found.record,
+                           console=found.console, err_console=found.err_console)
     return found
 
 
@@ -63,4 +64,8 @@ def settings(ctx: typer.Context | None = None):  # type: ignore[no-untyped-def]
     """Load the effective settings for this invocation (honours the global --config)."""
     from veriloop.config import load_settings
 
-    return load_settings(mode(ctx).config_file)
+    out = mode(ctx)
+    settings = load_settings(out.config_file)
+    if out.record is not None:
+        settings.record = str(out.record)
+    return settings

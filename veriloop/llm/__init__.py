@@ -49,7 +49,8 @@ def get_backend(
     name = name or settings.default_backend
     cfg = settings.backend(name)
     backend = backend_from_config(name, cfg, ledger=ledger)
-    if record is not None:
+    record = record if record is not None else settings.record
+    if record is not None and cfg.kind != "replay":
         from veriloop.llm.replay import RecordingBackend
 
         backend = RecordingBackend(backend, record)

@@ -54,6 +54,23 @@ def _error_from_json(data: dict[str, Any]) -> BackendError:
     return cls(str(data.get("message", "recorded backend error")), data.get("hint"))
 
 
+_CASSETTES: dict[Path, tuple[threading.Lock, Counter[str]]] = {}
+_CASSETTES_LOCK = threading.Lock()
+
+
+def _cassette_state(path: Path) -> tuple[threading.Lock, Counter[str]]:
+    """The shared (lock, occurrence counts) of one cassette file; an existing file continues its numbering."""
+    key = path.resolve()
+    with _CASSETTES_LOCK:
+        if key not in _CASSETTES:
+            counts: Counter[str] = Counter()
+            if path.exists():
+                for entry in _read_cassette(path):
+                    counts[entry["fingerprint"]] += 1
+            _CASSETTES[key] = (threading.Lock(), counts)
+        return _CASSETTES[key]
+
+
 class RecordingBackend(LLMBackend):
     """Wraps any backend and appends each exchange to a JSONL cassette (replayable bit for bit)."""
 
@@ -63,11 +80,9 @@ class RecordingBackend(LLMBackend):
         self.model = inner.model
         self.path = Path(cassette_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-        if self.path.exists():  # appending to an existing cassette continues its numbering
-            for entry in _read_cassette(self.path):
-                self._counts[entry["fingerprint"]] += 1
+        # Every recorder of one cassette in this process shares its lock and occurrence numbering,
+        # so several agents' backends can record one run into one file.
+        self._lock, self._counts = _cassette_state(self.path)
 
     @property
     def ledger(self) -> UsageLedger | None:
