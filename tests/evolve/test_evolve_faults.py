@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from veriloop.config import load_settings
 from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
 from veriloop.testing.fake_openai import FakeOpenAIServer, Reply, write_config
@@ -26,7 +28,10 @@ def inject(body: str) -> str:
     return f"Injecting.\n<<<<<<< SEARCH\ndef choose():\n=======\ndef choose():\n    {body}\n>>>>>>> REPLACE\n"
 
 
-def test_every_fault_is_survived_and_counted(tmp_path: Path, fake_openai: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("isolation", ["warm", "per-candidate"])
+def test_every_fault_is_survived_and_counted(
+    tmp_path: Path, fake_openai: FakeOpenAIServer, isolation: str
+) -> None:
     problem = copy_problem(tmp_path, TOML)
     write_config(tmp_path, fake_openai, retries=1)
     script: list[Reply | str] = [
@@ -58,6 +63,7 @@ def test_every_fault_is_survived_and_counted(tmp_path: Path, fake_openai: FakeOp
         llm_concurrency=1,
         eval_workers=2,
         window=1,
+        isolation=isolation,  # type: ignore[arg-type]
     )
     summary = run_evolution(problem, settings, opts)
     faults = summary.stats["faults"]
@@ -78,3 +84,9 @@ def test_every_fault_is_survived_and_counted(tmp_path: Path, fake_openai: FakeOp
     assert by_status.get("evaluated") == 2 and by_status.get("eval_failed") == 6
     # The good candidates were evaluated normally after all of that.
     assert summary.best_score is not None and summary.best_score > -((2.0 - 3.7) ** 2)
+    executor = summary.stats["executor"]
+    assert executor["isolation"] == isolation
+    if isolation == "warm":
+        # Every killed/crashed/exited stage retired its worker; the run went on with fresh ones.
+        assert executor["recycled"] + executor["lost"] >= 5, executor
+        assert executor["started"] >= 6, executor

@@ -124,15 +124,13 @@ def test_openevolve_evaluation_result_shim(tmp_path: Path) -> None:
 
 
 def test_problem_dir_is_bound_read_only_in_place() -> None:
-    """Outside /tmp the problem dir is bound read-only at its own path (not copied)."""
+    """The problem dir is bound read-only at its own path (not copied), under /tmp too."""
     from veriloop.evolve.evaluate import stage_job
 
     from .helpers_evolve import FIXTURE
 
     p = load_problem(FIXTURE)
     job = stage_job(p, p.initial_code, 0, "n" * 32, 10.0)
-    if str(p.path).startswith("/tmp/"):
-        pytest.skip("checkout lives under /tmp: the copy fallback applies")
     assert job.ro_paths == [str(p.path)] and not any(k.startswith("_problem/") for k in job.files)
     out = evaluate_code(p, p.initial_code.replace("b = 0.5", "b = 1.35"))
     assert out.ok and out.combined_score == pytest.approx(0.0)

@@ -21,6 +21,9 @@ def evolve(
     resume: str | None = typer.Option(None, "--resume", help="Continue a killed or stopped run by id."),
     executor: str = typer.Option("local", "--executor", help="local (sandbox pool) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (with --executor ray)."),
+    isolation: str = typer.Option(
+        "warm", "--isolation", help="warm (sandboxed worker pool, fork per candidate) or per-candidate."
+    ),
     budget_usd: float | None = typer.Option(
         None, "--budget-usd", min=0, help="Stop after this many dollars."
     ),
@@ -51,6 +54,11 @@ def evolve(
     out = ui.mode(ctx, json_out)
     settings = ui.settings(ctx)
     record = None
+    if isolation not in ("warm", "per-candidate"):
+        raise InputError(
+            f"Unknown isolation mode '{isolation}'.",
+            hint="Use --isolation warm or --isolation per-candidate.",
+        )
     if resume:
         record = load_run(settings.data_path, resume)
         if record.kind != "evolve":
@@ -91,6 +99,7 @@ def evolve(
             stagnation=stagnation,
             executor=executor,
             address=address,
+            isolation=isolation,  # type: ignore[arg-type]
             diff_based=False if full_rewrite else None,
             templates_dir=str(templates.resolve()) if templates else None,
         )

@@ -16,7 +16,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -69,6 +69,8 @@ class EvolveOptions(BaseModel):
     stagnation: int | None = Field(default=None, ge=1)
     executor: str = "local"
     address: str | None = None
+    isolation: Literal["warm", "per-candidate"] = "warm"
+    """warm: long-lived sandboxed workers fork a fresh child per stage; per-candidate: a sandbox each."""
     diff_based: bool | None = None
     temperature: float = 0.7
     templates_dir: str | None = None
@@ -533,7 +535,7 @@ def _make_executor(options: EvolveOptions, settings: Settings) -> Executor:
         )
     from veriloop.evolve.executors.local import LocalExecutor
 
-    return LocalExecutor(options.workers(), settings.sandbox)
+    return LocalExecutor(options.workers(), settings.sandbox, isolation=options.isolation)
 
 
 def run_evolution(
@@ -552,33 +554,40 @@ def run_evolution(
     options = options or EvolveOptions()
     problem = load_problem(problem_dir)
     ledger = UsageLedger()
-    backends: dict[str, LLMBackend] = {}
-    for b in options.backends:
-        if b.name not in backends:
-            backends[b.name] = get_backend(settings, b.name, ledger=ledger)
-    total = options.iterations if options.iterations is not None else problem.evolution.max_iterations
-    if resume is None:
-        meta = {
-            "problem": str(problem.path),
-            "problem_name": problem.name,
-            "options": options.model_dump(mode="json") | {"iterations": total},
-        }
-        record = create_run(settings.data_path, "evolve", title=f"evolve {problem.name}", meta=meta)
-    else:
-        record = update_run(resume, status="running")
-    db_cfg = DatabaseConfig(
-        num_islands=problem.evolution.num_islands,
-        feature_dimensions=problem.features.dimensions,
-        feature_bins=problem.features.bins,
-        archive_size=problem.evolution.archive_size,
-        exploration_ratio=problem.evolution.exploration_ratio,
-        exploitation_ratio=problem.evolution.exploitation_ratio,
-        migration_interval=problem.evolution.migration_interval,
-        migration_rate=problem.evolution.migration_rate,
-        num_inspirations=problem.evolution.num_inspirations,
-    )
-    db = ProgramDatabase(record.dir / "programs.sqlite", db_cfg)
     executor = _make_executor(options, settings)
+    prestart = getattr(executor, "prestart", None)
+    if callable(prestart):
+        prestart(problem)  # sandboxed workers start while the LLM backends load
+    try:
+        backends: dict[str, LLMBackend] = {}
+        for b in options.backends:
+            if b.name not in backends:
+                backends[b.name] = get_backend(settings, b.name, ledger=ledger)
+        total = options.iterations if options.iterations is not None else problem.evolution.max_iterations
+        if resume is None:
+            meta = {
+                "problem": str(problem.path),
+                "problem_name": problem.name,
+                "options": options.model_dump(mode="json") | {"iterations": total},
+            }
+            record = create_run(settings.data_path, "evolve", title=f"evolve {problem.name}", meta=meta)
+        else:
+            record = update_run(resume, status="running")
+        db_cfg = DatabaseConfig(
+            num_islands=problem.evolution.num_islands,
+            feature_dimensions=problem.features.dimensions,
+            feature_bins=problem.features.bins,
+            archive_size=problem.evolution.archive_size,
+            exploration_ratio=problem.evolution.exploration_ratio,
+            exploitation_ratio=problem.evolution.exploitation_ratio,
+            migration_interval=problem.evolution.migration_interval,
+            migration_rate=problem.evolution.migration_rate,
+            num_inspirations=problem.evolution.num_inspirations,
+        )
+        db = ProgramDatabase(record.dir / "programs.sqlite", db_cfg)
+    except BaseException:
+        executor.close()
+        raise
     lessons = load_lessons(settings, problem)
     started = time.monotonic()
     status, reason = "failed", "error"
@@ -626,6 +635,9 @@ def run_evolution(
         executor.close()
         stats = db.stats()
         stats["usage"] = _usage(ledger)
+        executor_stats = getattr(executor, "stats", None)
+        if callable(executor_stats):
+            stats["executor"] = executor_stats()
         db.close()
         update_run(record, status=status, meta=record.meta | {"stats": stats, "stop_reason": reason})
     return RunSummary(

@@ -1,8 +1,11 @@
-"""Sandboxed cascade evaluation of one candidate: one sandbox job per stage, nonce-framed results."""
+"""Sandboxed cascade evaluation of one candidate: one sandbox job per stage, nonce-framed results.
+
+This is the per-candidate path (`--isolation per-candidate`, the Ray executor, `evaluate_code`);
+`workers.py` runs the same stages in warm sandboxed workers and reuses the pieces here.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import secrets
@@ -13,13 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from veriloop.errors import InputError
 from veriloop.evolve.problem import Problem
 from veriloop.sandbox.contract import Job, JobResult, Limits, Sandbox
 
 HARNESS_NAME = "_veriloop_harness.py"
 _HARNESS_SRC = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
-_JOB_ENV = {
+JOB_ENV = {
     "PYTHONHASHSEED": "0",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -56,61 +58,43 @@ def score_of(metrics: dict[str, float]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-_SHADOWED = ("/tmp/", "/proc/", "/dev/")
 _SITE_DIRS = os.pathsep.join(
     dict.fromkeys(p for p in (sysconfig.get_path("purelib"), sysconfig.get_path("platlib")) if p)
 )
-_COPY_CAP = 64 << 20
 
 
-@functools.lru_cache(maxsize=16)
-def _problem_files(path: str, stamp: float) -> tuple[tuple[str, bytes], ...]:
-    """The problem directory's files, for a problem that lives where the sandbox mounts a fresh tmpfs."""
-    out: list[tuple[str, bytes]] = []
-    total = 0
-    for f in sorted(Path(path).rglob("*")):
-        if f.is_file() and "__pycache__" not in f.parts:
-            data = f.read_bytes()
-            total += len(data)
-            if total > _COPY_CAP:
-                raise InputError(
-                    f"Problem directory {path} is under /tmp and larger than 64 MB.",
-                    hint="Move the problem directory out of /tmp.",
-                )
-            out.append((f.relative_to(path).as_posix(), data))
-    return tuple(out)
+def stage_argv(problem: Problem, stage_index: int, harness: str = HARNESS_NAME) -> list[str]:
+    """The harness command line of one stage (the warm workers replay it as the child's sys.argv)."""
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        harness,
+        problem.stages[stage_index],
+        str(problem.path),
+        problem.program_file,
+        _SITE_DIRS,
+    ]
+
+
+def stage_limits(problem: Problem, timeout_s: float) -> Limits:
+    """The limits every stage runs under, whichever isolation mode runs it."""
+    return Limits(wall_s=timeout_s, memory_mb=problem.evaluator.memory_mb, output_bytes=1 << 20)
 
 
 def stage_job(problem: Problem, code: str, stage_index: int, nonce: str, timeout_s: float) -> Job:
-    """The sandbox job that runs one evaluator stage on `code`.
+    """The sandbox job that runs one evaluator stage on `code` in a fresh sandboxed process.
 
-    The problem directory is bound read-only at its own path. A directory under /tmp would be
-    hidden by the sandbox's private /tmp, so its files are shipped into the job dir instead.
+    The problem directory is bound read-only at its own path (also under /tmp: the sandbox keeps
+    binds below its private /tmp visible).
     """
-    files: dict[str, str | bytes] = {problem.program_file: code, HARNESS_NAME: _HARNESS_SRC}
-    pdir = str(problem.path)
-    ro = [pdir]
-    if (pdir.rstrip("/") + "/").startswith(_SHADOWED):
-        stamp = max((f.stat().st_mtime for f in problem.path.rglob("*") if f.is_file()), default=0.0)
-        for rel, data in _problem_files(pdir, stamp):
-            files[f"_problem/{rel}"] = data
-        pdir, ro = "_problem", []
     return Job(
-        argv=[
-            sys.executable,
-            "-I",
-            "-S",
-            HARNESS_NAME,
-            problem.stages[stage_index],
-            pdir,
-            problem.program_file,
-            _SITE_DIRS,
-        ],
-        files=files,
-        ro_paths=ro,
-        env=dict(_JOB_ENV),
+        argv=stage_argv(problem, stage_index),
+        files={problem.program_file: code, HARNESS_NAME: _HARNESS_SRC},
+        ro_paths=[str(problem.path)],
+        env=dict(JOB_ENV),
         stdin=(nonce + "\n").encode(),
-        limits=Limits(wall_s=timeout_s, memory_mb=problem.evaluator.memory_mb, output_bytes=1 << 20),
+        limits=stage_limits(problem, timeout_s),
         label=f"evolve:{problem.name}:{problem.stages[stage_index]}",
     )
 

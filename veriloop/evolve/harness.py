@@ -2,6 +2,8 @@
 
 Usage (stdlib only; shipped into the job directory as a file):
     python -I -S _veriloop_harness.py STAGE_FUNCTION PROBLEM_DIR PROGRAM_FILE SITE_DIRS  (nonce on stdin)
+The warm workers (`zygote.py`) import it instead and call `run_stage` + `emit` in a forked child.
+Tracebacks leave out the harness's own frames, so both ways give the same artifacts.
 
 Result channel: before the evaluator is imported, the harness reads a per-run nonce from stdin,
 keeps a private duplicate of the original stdout and points fd 1 at stderr, so anything the
@@ -98,20 +100,23 @@ def _site_packages(paths: str) -> None:
             sys.path.append(path)
 
 
-def main() -> None:
-    _site_packages(sys.argv[4] if len(sys.argv) > 4 else "")
-    nonce = sys.stdin.readline().strip()
-    sys.stdin.close()
-    stage, problem_dir, program_file = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
-    sys.stdout.flush()
-    result_fd = os.dup(1)  # not inheritable: subprocesses never see it
-    os.dup2(2, 1)
-    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    program_path = os.path.abspath(program_file)
+def _trimmed_traceback(exc: BaseException) -> str:
+    """The traceback without the harness's own frames: the same text whichever way the harness runs."""
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def run_stage(stage: str, problem_dir: str, program_path: str) -> dict:
+    """Import evaluator.py from problem_dir and call `stage(program_path)`; never raises."""
     started = time.monotonic()
     payload: dict
     try:
-        sys.path.insert(0, problem_dir)
+        if problem_dir not in sys.path:
+            sys.path.insert(0, problem_dir)
         _shim_openevolve()
         spec = importlib.util.spec_from_file_location("evaluator", os.path.join(problem_dir, "evaluator.py"))
         if spec is None or spec.loader is None:
@@ -123,16 +128,18 @@ def main() -> None:
         payload = _normalise(fn(program_path))
         payload["ok"] = True
     except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
-        import traceback
-
-        tb = traceback.format_exc()
         payload = {
             "ok": False,
             "error": f"{type(exc).__name__}: {exc}"[:2000],
-            "traceback": tb[-6000:],
+            "traceback": _trimmed_traceback(exc)[-6000:],
             "memory": isinstance(exc, MemoryError),
         }
     payload["wall_s"] = time.monotonic() - started
+    return payload
+
+
+def emit(result_fd: int, nonce: str, payload: dict) -> None:
+    """Write the one nonce-framed result line to the private result fd."""
     line = f"\n{nonce} {json.dumps(payload, default=str)}\n".encode()
     try:
         sys.stdout.flush()
@@ -142,6 +149,19 @@ def main() -> None:
     view = memoryview(line)
     while view:
         view = view[os.write(result_fd, view) :]
+
+
+def main() -> None:
+    _site_packages(sys.argv[4] if len(sys.argv) > 4 else "")
+    nonce = sys.stdin.readline().strip()
+    sys.stdin.close()
+    stage, problem_dir, program_file = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+    sys.stdout.flush()
+    result_fd = os.dup(1)  # not inheritable: subprocesses never see it
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    payload = run_stage(stage, problem_dir, os.path.abspath(program_file))
+    emit(result_fd, nonce, payload)
     os._exit(0)
 
 
