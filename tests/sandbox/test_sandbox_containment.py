@@ -297,3 +297,20 @@ def test_ro_paths_are_visible_read_only(tmp_path: Path) -> None:
     res = run_job(Job(argv=[PY, "-c", code], ro_paths=[str(prob)]), LOCAL)
     assert res.stdout.split() == ["payload", "READONLY"], res.stderr
     assert not (prob / "new.txt").exists()
+
+
+def test_read_only_binds_cannot_be_remounted_writable(tmp_path: Path) -> None:
+    """A job started by root holds no capabilities: remounting a read-only bind rw fails."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    script = (
+        f"mount -o remount,bind,rw {shared} 2>&1; echo pwned > {shared}/pwned 2>&1; "
+        "mount -o remount,rw / 2>&1; echo pwned > /usr/pwned 2>&1; "
+        "grep CapEff /proc/self/status"
+    )
+    res = run_job(Job(argv=["sh", "-c", script], ro_paths=[str(shared)]), LOCAL)
+    assert res.killed is None
+    assert not (shared / "pwned").exists()
+    assert not Path("/usr/pwned").exists()
+    cap_line = next(line for line in res.stdout.splitlines() if line.startswith("CapEff"))
+    assert int(cap_line.split()[1], 16) == 0, res.stdout

@@ -70,25 +70,7 @@ class PoolStats(BaseModel):
 
 def warm_available() -> bool:
     """Warm workers need bubblewrap to accept at least --cap-drop ALL (probed once)."""
-    return hardening_flags() is not None
-
-
-@functools.lru_cache(maxsize=1)
-def hardening_flags() -> tuple[str, ...] | None:
-    """bwrap flags added to the sandbox's argv for a long-lived worker: no capabilities, no new userns."""
-    for flags in (("--cap-drop", "ALL", "--unshare-user", "--disable-userns"), ("--cap-drop", "ALL")):
-        try:
-            done = subprocess.run(
-                ["bwrap", *flags, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
-                capture_output=True,
-                timeout=10,
-                env={"PATH": "/usr/bin:/bin"},
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            return flags
-    return None
+    return local.hardening_flags() is not None
 
 
 def _clean_stale(base: Path) -> None:
@@ -137,11 +119,10 @@ class WarmWorker:
             limits=self.limits,
         )
         argv = local.bwrap_argv(job, self.host_dir)
-        flags = hardening_flags()
+        flags = local.hardening_flags()
         if flags is None:
             jobdir.remove(self.host_dir)
             raise SandboxError("bubblewrap here cannot drop capabilities: warm workers are unavailable.")
-        argv[1:1] = flags
         self.group = cgroup.open_job_cgroup(self.limits.nproc + 8)
         self._err: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._buf = b""

@@ -12,7 +12,8 @@ Layout the job sees (everything else of the host is absent):
 - a fresh `/proc` and a minimal `/dev`.
 
 Namespaces: `--unshare-all` (user, pid, net, ipc, uts, cgroup), `--share-net` only when
-`job.network`; `--die-with-parent` and `--new-session`. The environment is cleared: PATH, LANG,
+`job.network`; `--die-with-parent` and `--new-session`; `--cap-drop ALL` and `--disable-userns`
+(where bwrap has them), so a job started by root cannot remount its read-only binds writable. The environment is cleared: PATH, LANG,
 HOME=/tmp, TMPDIR plus exactly `job.env`. When the job's first process exits, bwrap's init exits and
 the kernel kills whatever is left in the pid namespace: nothing outlives a job, zombies are reaped.
 """
@@ -85,10 +86,33 @@ def _system_binds() -> tuple[str, ...]:
     return tuple(args)
 
 
+@functools.lru_cache(maxsize=1)
+def hardening_flags() -> tuple[str, ...] | None:
+    """bwrap flags that leave a job no capabilities and no new user namespaces (probed once).
+
+    Started by root, bwrap keeps the job's full capability set inside its user namespace, which is
+    enough to remount the read-only binds writable; `--cap-drop ALL` takes that away. None when this
+    bwrap cannot drop capabilities (then the jobs of a non-root user hold none anyway).
+    """
+    for flags in (("--cap-drop", "ALL", "--unshare-user", "--disable-userns"), ("--cap-drop", "ALL")):
+        try:
+            done = subprocess.run(
+                ["bwrap", *flags, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+                capture_output=True,
+                timeout=10,
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return flags
+    return None
+
+
 def bwrap_argv(job: Job, host_dir: Path) -> list[str]:
     """The full bwrap command line for one job."""
     tmp_size = job.limits.file_size_mb * 1024 * 1024
-    argv = ["bwrap", "--unshare-all"]
+    argv = ["bwrap", *(hardening_flags() or ()), "--unshare-all"]
     if job.network:
         argv.append("--share-net")
     # The private /tmp comes first so that binds below it (a venv or ro_paths under /tmp) stay visible.
