@@ -14,7 +14,6 @@ a worker that dies is replaced on next use, and the candidate it was running get
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import queue
