@@ -14,7 +14,8 @@ Layout the job sees (everything else of the host is absent):
 Namespaces: `--unshare-all` (user, pid, net, ipc, uts, cgroup), `--share-net` only when
 `job.network`; `--die-with-parent` and `--new-session`; `--cap-drop ALL` and `--disable-userns`
 (where bwrap has them), so a job started by root cannot remount its read-only binds writable.
-The environment is cleared: PATH, LANG, HOME=/tmp, TMPDIR plus exactly `job.env`. When the job's first process exits, bwrap's init exits and
+The environment is cleared: PATH, LANG, HOME=/tmp, TMPDIR plus exactly `job.env`.
+When the job's first process exits, bwrap's init exits and
 the kernel kills whatever is left in the pid namespace: nothing outlives a job, zombies are reaped.
 """
 
