@@ -84,7 +84,7 @@ def evolve(
         if problem_dir is None:
             raise InputError(
                 "Give a problem directory (or --resume RUN).",
-                hint="e.g. veriloop evolve veriloop/problems/algorithms/<name>",
+                hint="e.g. `veriloop evolve moe_eplb` (see `veriloop problems list`) or a directory.",
             )
         options = EvolveOptions(
             backends=[BackendChoice.parse(b) for b in backend] or [BackendChoice(name="offline")],
@@ -104,6 +104,7 @@ def evolve(
             templates_dir=str(templates.resolve()) if templates else None,
         )
         problem_path = problem_dir
+    problem_path = _resolve_problem(problem_path)
     summary = run_evolution(
         problem_path, settings, options, resume=record, show_progress=not out.json, console=out.err_console
     )
@@ -127,3 +128,12 @@ def evolve(
     c.print(
         f"database {summary.run_dir}/programs.sqlite; `veriloop runs show {summary.run_id}`", highlight=False
     )
+
+
+def _resolve_problem(path: Path) -> Path:
+    """A directory as given, or the built-in problem of that bare name (e.g. `moe_eplb`)."""
+    if path.exists() or len(path.parts) != 1:
+        return path
+    from veriloop.problems import problem_path
+
+    return problem_path(str(path))
