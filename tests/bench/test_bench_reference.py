@@ -10,7 +10,9 @@ import pytest
 from .conftest import RTLLM_FIXTURE, VEV2_FIXTURE, run_json
 
 # a verilog-eval checkout (its two dataset folders); override with VERILOG_EVAL_PATH
-VE = Path(os.environ.get("VERILOG_EVAL_PATH", "/work/shared/benchmarks/verilog-eval-v2"))
+# ../shared beside the repository (as CI lays it out); VERILOG_EVAL_PATH overrides.
+VE = Path(os.environ.get("VERILOG_EVAL_PATH")
+          or Path(__file__).resolve().parents[2].parent / "shared/benchmarks/verilog-eval-v2")
 # Icarus 11 rejects a cast in two references; Prob099's spec-to-rtl reference has ports the
 # testbench does not use (upstream verilog-eval issue 13; the code-complete copy is correct).
 ICARUS11_CAST = {"Prob151_review2015_fsm", "Prob156_review2015_fancytimer"}

@@ -13,7 +13,9 @@ from veriloop.bench.suites.rtllm import dut_name
 from veriloop.errors import InputError
 
 # a verilog-eval checkout (its two dataset folders); override with VERILOG_EVAL_PATH
-VE = Path(os.environ.get("VERILOG_EVAL_PATH", "/work/shared/benchmarks/verilog-eval-v2"))
+# ../shared beside the repository (as CI lays it out); VERILOG_EVAL_PATH overrides.
+VE = Path(os.environ.get("VERILOG_EVAL_PATH")
+          or Path(__file__).resolve().parents[2].parent / "shared/benchmarks/verilog-eval-v2")
 FIXTURE = Path(__file__).parent / "fixtures" / "rtllm"
 needs_ve = pytest.mark.skipif(not VE.is_dir(), reason="VerilogEval v2 data not on this machine")
 

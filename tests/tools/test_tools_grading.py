@@ -11,8 +11,6 @@ import pytest
 from veriloop.tools.grading import GradeReport, grade_testbench, tag_testbench
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/benchmarks/verilog-eval-v2/dataset_spec-to-rtl"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/benchmarks/verilog-eval-v2/dataset_spec-to-rtl")
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="VerilogEval v2 data not present")
 
 # Upstream verdicts on Icarus 11 (SOURCE.md): these three references do not pass their own testbench.
