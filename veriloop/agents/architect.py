@@ -70,7 +70,7 @@ def similar_library_design(spec: str) -> Citation | None:
     )
 
 
-def retrieve(deps: Deps, spec: str, k: int = 3) -> list[Citation]:
+def retrieve(deps: Deps, spec: str, k: int = 2) -> list[Citation]:
     """Similar designs (built-in library, knowledge store), docs and lessons; empty when none is available."""
     out: list[Citation] = []
     lib = similar_library_design(spec)
@@ -80,16 +80,25 @@ def retrieve(deps: Deps, spec: str, k: int = 3) -> list[Citation]:
     if store is None:
         return out
     try:
-        for hit in store.search(spec, k=k):
-            if getattr(hit, "kind", "") != "lesson":
-                out.append(_citation(hit, "doc"))
-    except Exception:  # noqa: BLE001 - retrieval is optional; the flow works without it
-        pass
-    try:
+        # Both kinds of knowledge, k of each at most: engineering know-how from the built-in corpus
+        # docs (idioms, pitfalls, tool errors) and similar designs/code (design library, user docs).
+        from veriloop.knowledge.corpus import corpus_files
+
+        corpus = sorted(corpus_files().values())
+        know_how = store.search(spec, k=k, where={"source": corpus}) if corpus else []
+        have = {c.source for c in out} | {h.source for h in know_how}
+        designs = [
+            h
+            for h in store.search(spec, k=3 * k + 2)
+            if h.kind != "lesson" and h.source not in have and h.source.removesuffix(".v") not in have
+        ][: max(0, k - 1) if lib is not None else k]
+        out.extend(_citation(h, "doc") for h in [*know_how, *designs])
         for hit in store.find_lessons(spec, k=2):
             out.append(_citation(hit, "lesson"))
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001 - retrieval is optional; the flow works without it
+        from veriloop.agents.deps import _one_line
+
+        deps.knowledge_note = "knowledge-base search failed: " + _one_line(exc)
     return out
 
 
@@ -130,8 +139,10 @@ async def architect_node(state: DesignState, runtime: Any = None) -> dict[str, A
             ),
             citations=[c.source for c in citations],
         )
-    else:
-        turn.note("retrieval", "no knowledge store available or nothing relevant found")
+    if deps.knowledge_note:
+        turn.note("retrieval", f"no knowledge-base retrieval: {deps.knowledge_note}")
+    elif not citations:
+        turn.note("retrieval", "nothing relevant found in the knowledge base")
     retrieved = (
         "\n".join(f"[{i + 1}] ({c.kind}, {c.source})\n{c.text}\n" for i, c in enumerate(citations))
         or "(none)\n"

@@ -33,6 +33,8 @@ class Deps:
     _backends: dict[str, LLMBackend] = field(default_factory=dict)
     _store: Any = None
     _store_tried: bool = False
+    knowledge_note: str | None = None
+    """Why the flow runs without retrieval (one line), when it does."""
 
     def backend(self, name: str) -> LLMBackend:
         if name not in self._backends:
@@ -41,21 +43,34 @@ class Deps:
             self._backends[name] = get_backend(self.settings, name)
         return self._backends[name]
 
-    def knowledge(self, create: bool = False) -> Any:
-        """The knowledge store, or None when disabled, absent or unusable (the flow works without it).
+    def knowledge(self, create: bool = True) -> Any:
+        """The knowledge store with the built-in corpus, or None when disabled or unusable.
 
-        Retrieval only reads a store that exists (create=False); storing lessons may create one.
+        Opened (created if needed) once per run; the corpus is ingested on first use, from the
+        installation's corpus cache when possible. Any failure leaves the flow without retrieval
+        and `knowledge_note` says why; it never fails the run. `create` is kept for callers.
         """
-        if self._store is None and (not self._store_tried or create):
+        if self._store is None and not self._store_tried:
             self._store_tried = True
-            if self.settings.knowledge.enabled and (create or self.settings.knowledge_path.exists()):
-                try:
-                    from veriloop.knowledge import open_store
-
-                    self._store = open_store(self.settings, create=create)
-                except Exception:  # noqa: BLE001 - optional component; any failure means "absent"
-                    self._store = None
+            self._store = self._open_knowledge()
         return self._store
+
+    def _open_knowledge(self) -> Any:
+        if not self.settings.knowledge.enabled:
+            self.knowledge_note = "knowledge base disabled (knowledge.enabled = false)"
+            return None
+        try:
+            from veriloop.knowledge import open_store
+
+            store = open_store(self.settings, create=True)
+            fresh = store.meta.get("corpus_fingerprint") is None
+            if fresh:
+                self.say("architect", 0, "preparing the knowledge base (first use)")
+            store.ensure_corpus(progress=False)
+            return store
+        except Exception as exc:  # noqa: BLE001 - optional component; the flow works without it
+            self.knowledge_note = "knowledge base unavailable: " + _one_line(exc)
+            return None
 
     def say(self, agent: str, iteration: int, message: str) -> None:
         if self.progress is not None:
@@ -65,6 +80,11 @@ class Deps:
         for b in self._backends.values():
             with contextlib.suppress(Exception):  # closing is best effort
                 await b.aclose()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc or type(exc).__name__)
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def deps_from(runtime: Any) -> Deps:

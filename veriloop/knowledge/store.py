@@ -80,22 +80,47 @@ class KnowledgeStore:
     Use `open_store(settings)`; then `ingest`, `search`, `add_lesson`, `find_lessons`, `stats`, `reset`.
     """
 
-    def __init__(self, path: Path, embedding: Any, create: bool = True) -> None:
+    def __init__(self, path: Path, embedding: Any, create: bool = True, seed: bool = True) -> None:
+        """Open the store at `path` (created when `create`).
+
+        A new, empty store using the default local embedding opens its chromadb client lazily: when
+        `ensure_corpus()` is its first use, it is seeded by copying the installation's corpus cache
+        (see `cache.py`) instead of embedding the corpus again. Any other first use opens it empty.
+        """
+        from veriloop.knowledge import cache
+
         self.path = path
         self.embedding = embedding
         self._lock_depth = 0
         self._lock_fd: int | None = None
+        self._client_obj: Any = None
+        self._cols: dict[str, Any] = {}
+        self._lexical: LexicalIndex | None = None
+        self.seeded_from: Path | None = None
+        """The corpus cache this store was seeded from (None when it was not)."""
         self._check_dir(create)
+        # A new, empty store keeps its client closed until first use, so that `ensure_corpus()`
+        # (when that comes first) can copy the corpus cache in before chromadb opens the directory.
+        self._seedable = bool(create and seed and cache.cacheable(embedding) and cache.is_empty_store(path))
         self._meta = self._read_meta()
-        self._client = self._open_client()
-        self._collections: dict[str, Any] = {}
+        if not self._seedable:
+            self._open()
+
+    def _open(self) -> None:
+        """Open the chromadb client and collections (once), and write the metadata of a new store."""
+        if self._client_obj is not None:
+            return
+        self._seedable = False
+        client = self._open_client()
+        cols: dict[str, Any] = {}
         with self._guard("open"):
             for kind in KINDS:
-                self._collections[kind] = self._client.get_or_create_collection(
+                cols[kind] = client.get_or_create_collection(
                     COLLECTION_OF[kind],
                     embedding_function=self.embedding,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
+        self._client_obj, self._cols = client, cols
         if not self._meta:
             self._meta = {
                 "format": FORMAT,
@@ -104,7 +129,56 @@ class KnowledgeStore:
             }
             with self._writing():
                 self._write_meta()
-        self._lexical: LexicalIndex | None = None
+
+    @property
+    def _client(self) -> Any:
+        self._open()
+        return self._client_obj
+
+    @property
+    def _collections(self) -> dict[str, Any]:
+        self._open()
+        return self._cols
+
+    def _seed(self, cached: Path) -> bool:
+        """Copy a cached corpus store into this empty store (only before the client is open)."""
+        from veriloop.knowledge import cache
+
+        if not self._seedable or self._client_obj is not None:
+            return False
+        if cache.seed(self.path, cached):
+            self.seeded_from = cached
+            self._seedable = False
+            self._meta = self._read_meta()
+            return True
+        return False
+
+    def seed_corpus(self, progress: bool = False) -> bool:
+        """Seed a new, empty store from the corpus cache, building the cache first when needed.
+
+        False when the store is not seedable (has data, other embedding) or the cache is unavailable.
+        """
+        from veriloop.knowledge import cache
+
+        if not self._seedable or self._client_obj is not None:
+            return False
+        with self._writing("seed"):
+            if not cache.is_empty_store(self.path):
+                self._seedable = False
+                return False
+            built = cache.ensure_cache(self.embedding, progress=progress)
+            if built is None or not self._seed(built):
+                return False
+            manifest = cache.validate(built, built.name.removeprefix("corpus-")) or {}
+            want = {str(k): int(v) for k, v in (manifest.get("counts") or {}).items()}
+            self._open()
+            have = {COLLECTION_OF[k]: self._cols[k].count() for k in KINDS}
+            if not want or have != want:  # a bad copy: start this (new) store over, rebuild the cache
+                cache.discard(built)
+                self.seeded_from = None
+                self.reset()
+                return False
+        return True
 
     # ----- opening and guarding -------------------------------------------------------------
 
@@ -714,7 +788,7 @@ class KnowledgeStore:
         with self._writing("reset"):
             for kind in KINDS:
                 self._client.delete_collection(COLLECTION_OF[kind])
-                self._collections[kind] = self._client.get_or_create_collection(
+                self._cols[kind] = self._client.get_or_create_collection(
                     COLLECTION_OF[kind],
                     embedding_function=self.embedding,
                     configuration={"hnsw": {"space": "cosine"}},
