@@ -87,6 +87,11 @@ def test_a_lesson_from_one_run_reaches_the_next_run_that_hits_the_same_error(
     assert store.stats().counts["lessons"] == 1
     assert any(c["source"] == source for c in second.report["citations"])
     assert source in (tmp_path / "two" / "transcript.jsonl").read_text()
+    # The fix prompt looks lessons up by the verifier's evidence: run 2's carries run 1's fix.
+    assert "Earlier runs hit this same error" not in first_fix
+    second_fix = kit.last_user(gen[1])
+    assert "Earlier runs hit this same error" in second_fix and signature in second_fix
+    assert f"run {first.run_id}" in second_fix
 
 
 def test_disabled_knowledge_base_is_said_once_and_the_flow_goes_on(tmp_path: Path, fake_openai, kit) -> None:

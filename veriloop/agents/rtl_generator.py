@@ -264,6 +264,7 @@ async def generator_node(state: DesignState, runtime: Any = None) -> dict[str, A
             evidence = state.get("feedback") or "(no evidence recorded)"
             current = "\n".join(rtl.values())
             prompt = FIX_PROMPT.format(spec=state["spec"], top=top, evidence=evidence, rtl=current)
+            prompt += _lessons_for(deps, turn, evidence)
             msgs = [Message(role="system", content=SYSTEM), Message(role="user", content=prompt)]
             fixed = await write_module(
                 turn,
@@ -292,6 +293,24 @@ async def generator_node(state: DesignState, runtime: Any = None) -> dict[str, A
         }
     deps.say("generator", iteration, f"{len(rtl)} module(s) written")
     return {**turn.updates(), "rtl": _ordered(rtl, arch, top), "candidates": candidates}
+
+
+def _lessons_for(deps: Any, turn: Turn, evidence: str) -> str:
+    """Lessons stored by earlier runs whose error matches this evidence exactly, for the fix prompt."""
+    store = deps.knowledge()
+    if store is None:
+        return ""
+    try:
+        hits = [h for h in store.find_lessons(evidence, k=2) if h.exact]
+    except Exception:  # noqa: BLE001 - retrieval is optional; the fix loop works without it
+        return ""
+    if not hits:
+        return ""
+    sources = [f"lesson/{h.lesson.provenance.run_id or 'manual'}" for h in hits]
+    turn.note("retrieval", "lessons for this error: " + ", ".join(sources), citations=sources)
+    return "\n\nEarlier runs hit this same error; what fixed it then:\n" + "\n".join(
+        h.lesson.as_prompt() for h in hits
+    )
 
 
 def _ordered(rtl: dict[str, str], arch: Architecture, top: str) -> dict[str, str]:
