@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -148,6 +149,21 @@ class Settings(BaseSettings):
             env = cfg.get("api_key_env")
             cfg["api_key"] = ("set (masked)" if os.environ.get(env) else "not set") if env else "n/a"
         return data
+
+
+def toml_literal(v: Any) -> str:
+    """A Python value (bool, number, str, list, dict) written as a TOML value."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_literal(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_literal(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
 def user_config_path() -> Path:

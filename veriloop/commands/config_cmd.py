@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -11,22 +10,9 @@ from typing import Any
 import typer
 
 from veriloop import ui
+from veriloop.config import toml_literal
 
 app = typer.Typer(no_args_is_help=True, help="Show the effective configuration and where it comes from.")
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    return json.dumps(str(v))
 
 
 def _to_toml(data: dict[str, Any], prefix: str = "") -> list[str]:
@@ -39,7 +25,7 @@ def _to_toml(data: dict[str, Any], prefix: str = "") -> list[str]:
         elif value is None:
             lines.append(f"# {key} = (unset)")
         else:
-            lines.append(f"{key} = {_toml_value(value)}")
+            lines.append(f"{key} = {toml_literal(value)}")
     blocks = []
     if lines:
         blocks.append(("[" + prefix.rstrip(".") + "]\n" if prefix else "") + "\n".join(lines))

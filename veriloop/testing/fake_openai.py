@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from veriloop.config import toml_literal
+
 _DEFAULT_ERRORS: dict[int, tuple[str, str, str]] = {
     # status: (type, code, message)
     400: (
@@ -560,20 +562,6 @@ class FakeOpenAIServer:
 
 
 # -- config helpers ---------------------------------------------------------------------------
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
 def backend_fields(server: FakeOpenAIServer, **fields: Any) -> dict[str, Any]:
     """The [backends.<name>] table for a backend pointing at `server` (fields override defaults)."""
     out: dict[str, Any] = {
@@ -613,7 +601,7 @@ def write_config(
     lines.append(f"[backends.{name}]")
     for k, v in backend_fields(server, **fields).items():
         if v is not None:
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{k} = {toml_literal(v)}")
     text = "\n".join(lines) + "\n"
     if extra:
         text += "\n" + extra.strip() + "\n"
