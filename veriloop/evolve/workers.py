@@ -46,7 +46,7 @@ from veriloop.evolve.evaluate import (
 from veriloop.evolve.problem import Problem
 from veriloop.sandbox import cgroup, jobdir, local
 from veriloop.sandbox.contract import Job, JobResult, Limits
-from veriloop.sandbox.process import _MEMORY_PATTERNS, make_preexec
+from veriloop.sandbox.process import kill_reason, make_preexec
 
 HARNESS_FILE = "_veriloop_harness.py"
 ZYGOTE_FILE = "_veriloop_zygote.py"
@@ -246,16 +246,8 @@ def to_job_result(reply: dict[str, Any], limits: Limits) -> JobResult:
     killed = reply.get("killed")
     cpu_s = float(reply.get("cpu_s") or 0.0)
     stderr = str(reply.get("stderr") or "")
-    cpu_limit = limits.cpu_s if limits.cpu_s is not None else limits.wall_s
-    if killed is None and (sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit * 0.9)):
-        killed = "timeout"
-    if killed is None and sig == signal.SIGXFSZ:
-        killed = "signal"
-    if killed is None and (exit_code != 0 or sig is not None):
-        if _MEMORY_PATTERNS.search(stderr[-4096:]):
-            killed = "memory"
-        elif sig is not None:
-            killed = "signal"
+    if killed is None:
+        killed = kill_reason(exit_code, sig, cpu_s, limits, stderr[-4096:])
     return JobResult(
         exit_code=exit_code,
         signal=sig,

@@ -203,20 +203,7 @@ class LocalSandbox(Sandbox):
             from veriloop.errors import SandboxError
 
             raise SandboxError(f"bubblewrap could not start the job: {raw.stderr.strip()}")
-        return JobResult(
-            exit_code=raw.exit_code,
-            stdout=raw.stdout,
-            stderr=raw.stderr,
-            stdout_truncated=raw.stdout_truncated,
-            stderr_truncated=raw.stderr_truncated,
-            wall_s=raw.wall_s,
-            cpu_s=raw.cpu_s,
-            killed=raw.killed,
-            signal=raw.signal,
-            backend=self.name,
-            contained=True,
-            files=files,
-        )
+        return raw.to_result(self.name, contained=True, files=files)
 
     def _attempt(self, job: Job, argv: list[str], host_dir: Path) -> RawRun:
         with self._gate:

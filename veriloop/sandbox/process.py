@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from veriloop.sandbox.contract import KillReason, Limits
+from veriloop.sandbox.contract import JobResult, KillReason, Limits
 
 OUTPUT_KILL_FACTOR = 8
 """Output beyond this many times the cap (per stream) kills the job with killed="output"."""
@@ -84,6 +84,44 @@ class RawRun:
     cpu_s: float
     killed: KillReason | None
     max_rss_kb: int = 0
+
+    def to_result(self, backend: str, contained: bool, files: dict[str, bytes]) -> JobResult:
+        """The contract's JobResult for this run."""
+        return JobResult(
+            exit_code=self.exit_code,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            stdout_truncated=self.stdout_truncated,
+            stderr_truncated=self.stderr_truncated,
+            wall_s=self.wall_s,
+            cpu_s=self.cpu_s,
+            killed=self.killed,
+            signal=self.signal,
+            backend=backend,
+            contained=contained,
+            files=files,
+        )
+
+
+def kill_reason(
+    exit_code: int | None, sig: int | None, cpu_s: float, limits: Limits, stderr_tail: str
+) -> KillReason | None:
+    """Why a job that ended by itself was stopped by its limits, judged from how it ended.
+
+    SIGXCPU, or SIGKILL after spending ~all its CPU allowance: "timeout"; SIGXFSZ: "signal"; a failure
+    whose stderr says it ran out of memory (RLIMIT_DATA): "memory"; any other signal: "signal".
+    """
+    cpu_limit = limits.cpu_s if limits.cpu_s is not None else limits.wall_s
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit * 0.9):
+        return "timeout"
+    if sig == signal.SIGXFSZ:
+        return "signal"
+    if exit_code != 0 or sig is not None:
+        if _MEMORY_PATTERNS.search(stderr_tail):
+            return "memory"
+        if sig is not None:
+            return "signal"
+    return None
 
 
 def rlimit_values(limits: Limits) -> list[tuple[int, int, int]]:
@@ -299,17 +337,9 @@ def run_process(
     if metered is not None:
         cpu_s = metered
     so, se = list(streams.values())
-    cpu_limit = limits.cpu_s if limits.cpu_s is not None else limits.wall_s
-    if killed is None and (sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit * 0.9)):
-        killed = "timeout"
-    if killed is None and sig == signal.SIGXFSZ:
-        killed = "signal"
-    if killed is None and (exit_code != 0 or sig is not None):
+    if killed is None:
         tail = bytes(se.data[-4096:]).decode("utf-8", errors="replace")
-        if _MEMORY_PATTERNS.search(tail):
-            killed = "memory"
-        elif sig is not None:
-            killed = "signal"
+        killed = kill_reason(exit_code, sig, cpu_s, limits, tail)
     return RawRun(
         exit_code=exit_code,
         signal=sig,

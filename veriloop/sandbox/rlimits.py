@@ -52,17 +52,4 @@ class RlimitsSandbox(Sandbox):
             files = jobdir.collect(host_dir, job.collect, job.limits.file_size_mb * 1024 * 1024)
         finally:
             jobdir.remove(host_dir)
-        return JobResult(
-            exit_code=raw.exit_code,
-            stdout=raw.stdout,
-            stderr=raw.stderr,
-            stdout_truncated=raw.stdout_truncated,
-            stderr_truncated=raw.stderr_truncated,
-            wall_s=raw.wall_s,
-            cpu_s=raw.cpu_s,
-            killed=raw.killed,
-            signal=raw.signal,
-            backend=self.name,
-            contained=False,
-            files=files,
-        )
+        return raw.to_result(self.name, contained=False, files=files)
