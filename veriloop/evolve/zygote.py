@@ -1,6 +1,7 @@
 """Warm evaluation worker, run INSIDE one long-lived sandbox: fork a fresh child per evaluator stage.
 
-Usage (stdlib only; shipped read-only next to the harness, never imported by veriloop itself):
+Usage (stdlib only; shipped read-only next to the harness and `sandbox/inside.py`, never imported by
+veriloop itself):
     python -I -S _veriloop_zygote.py SITE_DIRS PROBLEM_DIR PROGRAM_FILE JOB_DIR
 Protocol on the original stdin/stdout: 4-byte big-endian length + JSON, one request, one reply.
 
@@ -20,56 +21,17 @@ remove (the host then recycles this worker).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import json
-import math
 import os
-import resource
-import select
-import shutil
 import signal
-import struct
 import sys
 import time
+from typing import TYPE_CHECKING
 
-OUTPUT_KILL_FACTOR = 8
-_PR_SET_DUMPABLE = 4
-_PR_SET_CHILD_SUBREAPER = 36
-_PR_SET_PDEATHSIG = 1
-
-
-def _prctl(option: int, value: int) -> bool:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(option, value, 0, 0, 0)) == 0
-    except OSError:
-        return False
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    buf = b""
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def _send(fd: int, obj: dict) -> None:
-    data = json.dumps(obj).encode()
-    view = memoryview(struct.pack(">I", len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _recv(fd: int) -> dict | None:
-    head = _read_exact(fd, 4)
-    if head is None:
-        return None
-    body = _read_exact(fd, struct.unpack(">I", head)[0])
-    return None if body is None else json.loads(body)
+if TYPE_CHECKING:
+    from veriloop.sandbox import inside
+else:  # run as a script with -I, which leaves the script's own directory off sys.path
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    import _veriloop_inside as inside
 
 
 def _warm(problem_dir: str, harness: object) -> str:
@@ -107,7 +69,7 @@ def _child(req: dict, out_w: int, res_w: int, harness: object) -> None:
     """In the forked child: isolate, limit, run the stage, report. Never returns."""
     try:
         os.setsid()
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        inside.prctl(inside.PR_SET_PDEATHSIG, signal.SIGKILL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
@@ -115,22 +77,9 @@ def _child(req: dict, out_w: int, res_w: int, harness: object) -> None:
         keep = os.dup(res_w)  # above 2, then close every other descriptor
         os.closerange(3, keep)
         os.closerange(keep + 1, 65536)
-        timeout = float(req["timeout"])
-        cpu = max(1, math.ceil(timeout))
-        mem = int(req["memory_mb"]) << 20
-        fsize = int(req["file_size_mb"]) << 20
-        for res, soft, hard in (
-            (resource.RLIMIT_CPU, cpu, cpu + 1),
-            (resource.RLIMIT_DATA, mem, mem),
-            (resource.RLIMIT_FSIZE, fsize, fsize),
-            (resource.RLIMIT_NOFILE, int(req["nofile"]), int(req["nofile"])),
-            (resource.RLIMIT_NPROC, int(req["nproc"]), int(req["nproc"])),
-            (resource.RLIMIT_CORE, 0, 0),
-        ):
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(res, (soft, hard))
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
+        inside.limit_child(
+            float(req["timeout"]), req["memory_mb"], req["file_size_mb"], req["nofile"], req["nproc"]
+        )
         sys.argv = list(req["argv"])
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -140,193 +89,6 @@ def _child(req: dict, out_w: int, res_w: int, harness: object) -> None:
         os._exit(0)
     except BaseException:  # noqa: BLE001
         os._exit(70)
-
-
-def _others(me: int) -> list[int]:
-    return [int(d) for d in os.listdir("/proc") if d.isdigit() and int(d) not in (1, me)]
-
-
-def _kill_others(me: int) -> tuple[bool, bool]:
-    """SIGKILL every process of this sandbox but its init and us: (there were some, all are gone)."""
-    found = bool(_others(me))
-    until = time.monotonic() + 5.0
-    while time.monotonic() < until:
-        if _others(me):
-            with contextlib.suppress(OSError):
-                os.kill(-1, signal.SIGKILL)  # again each round: a fork bomb may have spawned more
-        while True:  # reap everything reparented to us (we are the subreaper)
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-        if not _others(me):
-            return found, True
-        time.sleep(0.005)
-    return found, False
-
-
-def _snapshot(root: str) -> dict[str, tuple[int, int, str]]:
-    """What the sandbox set up under `root` (mount points and their parents, device nodes, links)."""
-    out: dict[str, tuple[int, int, str]] = {}
-    todo = [root]
-    while todo:
-        path = todo.pop()
-        try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        link = os.readlink(path) if os.path.islink(path) else ""
-        out[path] = (st.st_mode, st.st_rdev, link)
-        if path != root and os.path.ismount(path):
-            continue
-        if os.path.isdir(path) and not link:
-            with contextlib.suppress(OSError):
-                todo.extend(os.path.join(path, n) for n in os.listdir(path))
-    return out
-
-
-def _remove(full: str) -> None:
-    if os.path.isdir(full) and not os.path.islink(full):
-
-        def fix(func: object, p: str, _exc: object) -> None:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.dirname(p), 0o700)
-            with contextlib.suppress(OSError):
-                if os.path.isdir(p) and not os.path.islink(p):
-                    os.chmod(p, 0o700)
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    os.unlink(p)
-
-        with contextlib.suppress(OSError):
-            os.chmod(full, 0o700)
-        shutil.rmtree(full, onerror=fix)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(full)
-
-
-def _wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
-    """Delete what is not part of the sandbox's own layout under `root`; True if all is as at start."""
-    todo = [root]
-    while todo:
-        path = todo.pop()
-        with contextlib.suppress(OSError):
-            if path in keep and os.lstat(path).st_mode != keep[path][0] and not os.path.islink(path):
-                os.chmod(path, keep[path][0] & 0o7777)
-        if path != root and os.path.ismount(path):
-            continue
-        try:
-            names = os.listdir(path)
-        except OSError:
-            continue
-        for name in names:
-            full = os.path.join(path, name)
-            if full in keep:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    todo.append(full)
-            else:
-                _remove(full)
-    return _snapshot(root) == keep
-
-
-def _ipc_clean() -> bool:
-    """No SysV shared memory, semaphore or message queue left in this sandbox's IPC namespace."""
-    for kind in ("shm", "sem", "msg"):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as fh:
-                if len(fh.read().splitlines()) > 1:
-                    return False
-        except OSError:
-            continue
-    return True
-
-
-def _drain(pid: int, out_r: int, res_r: int, deadline: float, out_cap: int) -> dict:
-    """Read the child's output and result pipes until both close, the deadline, or runaway output."""
-    out = bytearray()
-    res = bytearray()
-    out_total = res_total = 0
-    killed = None
-    open_fds = {out_r, res_r}
-    drain_until = None
-    while open_fds:
-        now = time.monotonic()
-        if drain_until is None and now >= deadline:
-            killed = "timeout"
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            drain_until = now + 1.0
-        if drain_until is not None and now >= drain_until:
-            break
-        if drain_until is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
-            # The child is gone; whatever still holds its pipes (a leftover process) gets 0.2 s.
-            drain_until = now + 0.2
-        limit = drain_until if drain_until is not None else deadline
-        ready, _, _ = select.select(list(open_fds), [], [], max(0.0, min(limit - now, 0.05)))
-        for fd in ready:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            if fd == out_r:
-                out_total += len(chunk)
-                if len(out) < out_cap:
-                    out += chunk[: out_cap - len(out)]
-                if killed is None and out_total > OUTPUT_KILL_FACTOR * out_cap:
-                    killed = "output"
-                    with contextlib.suppress(OSError):
-                        os.killpg(pid, signal.SIGKILL)
-                    drain_until = time.monotonic() + 1.0
-            else:
-                res_total += len(chunk)
-                if len(res) < out_cap:
-                    res += chunk[: out_cap - len(res)]
-    return {
-        "output": bytes(out),
-        "output_total": out_total,
-        "result": bytes(res),
-        "result_total": res_total,
-        "killed": killed,
-    }
-
-
-def _reap(pid: int, until: float) -> tuple[int, float, bool]:
-    """wait4 the child until `until`, then SIGKILL its group: (status, cpu seconds, killed by us)."""
-    delay = 0.0005
-    killed = False
-    while True:
-        got, status, ru = os.wait4(pid, os.WNOHANG)
-        if got == pid:
-            return status, ru.ru_utime + ru.ru_stime, killed
-        if time.monotonic() >= until and not killed:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            killed = True
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-
-
-def _text(data: bytes, total: int, cap: int, killed_for_output: bool) -> str:
-    out = data.decode("utf-8", errors="replace")
-    if total > cap:
-        more = "at least " if killed_for_output else ""
-        dropped = total - len(data)
-        out += f"\n[veriloop sandbox: output truncated at {cap} bytes; {more}{dropped} more bytes dropped]\n"
-    return out
-
-
-def layout_of(job_dir: str) -> dict[str, dict[str, tuple[int, int, str]]]:
-    """Writable places and what must stay there: nothing in the job dir, the sandbox's layout elsewhere."""
-    out = {job_dir: {job_dir: _snapshot(job_dir)[job_dir]}}
-    for root in ("/tmp", "/dev"):
-        if os.path.isdir(root):
-            out[root] = _snapshot(root)
-    return out
 
 
 def serve(
@@ -339,7 +101,7 @@ def serve(
     me = os.getpid()
     roots = list(layout)
     while True:
-        req = _recv(proto_in)
+        req = inside.recv(proto_in)
         if req is None:
             return
         started = time.monotonic()
@@ -360,17 +122,17 @@ def serve(
             _child(req, out_w, res_w, harness)
         os.close(out_w)
         os.close(res_w)
-        got = _drain(pid, out_r, res_r, started + float(req["timeout"]), cap)
+        got = inside.drain(pid, out_r, res_r, started + float(req["timeout"]), cap)
         os.close(out_r)
         os.close(res_r)
         grace = 5.0 if got["killed"] else max(0.0, started + float(req["timeout"]) - time.monotonic())
-        status, cpu_s, reaped_by_kill = _reap(pid, time.monotonic() + grace)
+        status, cpu_s, reaped_by_kill = inside.reap(pid, time.monotonic() + grace)
         if reaped_by_kill and got["killed"] is None:
             got["killed"] = "timeout"
         wall_s = time.monotonic() - started
-        leftovers, all_gone = _kill_others(me)
-        files_ok = all([_wipe(root, layout[root]) for root in roots])
-        ipc_ok = _ipc_clean()
+        leftovers, all_gone = inside.kill_others(me)
+        files_ok = all([inside.wipe(root, layout[root]) for root in roots])
+        ipc_ok = inside.ipc_clean()
         clean = all_gone and files_ok and ipc_ok
         os.chdir(job_dir)
         reply = {
@@ -378,16 +140,16 @@ def serve(
             "cpu_s": cpu_s,
             "wall_s": wall_s,
             "killed": got["killed"],
-            "stdout": _text(got["result"], got["result_total"], cap, False),
+            "stdout": inside.text(got["result"], got["result_total"], cap, False),
             "stdout_truncated": got["result_total"] > cap,
-            "stderr": _text(got["output"], got["output_total"], cap, got["killed"] == "output"),
+            "stderr": inside.text(got["output"], got["output_total"], cap, got["killed"] == "output"),
             "stderr_truncated": got["output_total"] > cap,
             "dirty": leftovers or not clean,
             "why": "processes left behind"
             if leftovers
             else ("files left behind" if not files_ok else ("IPC objects left behind" if not ipc_ok else "")),
         }
-        _send(proto_out, reply)
+        inside.send(proto_out, reply)
 
 
 def main() -> None:
@@ -396,9 +158,9 @@ def main() -> None:
     for path in [here, *site_dirs.split(os.pathsep)]:
         if path and path not in sys.path and os.path.isdir(path):
             sys.path.append(path)
-    _prctl(_PR_SET_DUMPABLE, 0)
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    inside.prctl(inside.PR_SET_DUMPABLE, 0)
+    inside.prctl(inside.PR_SET_CHILD_SUBREAPER, 1)
+    inside.prctl(inside.PR_SET_PDEATHSIG, signal.SIGKILL)
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -410,10 +172,10 @@ def main() -> None:
     problem_dir = os.path.abspath(problem_dir)
     sys.path.insert(0, problem_dir)
     os.chdir(job_dir)
-    layout = layout_of(job_dir)
+    layout = inside.layout_of(job_dir)
     note = _warm(problem_dir, harness)
-    clean = all([_wipe(root, layout[root]) for root in layout])
-    _send(proto_out, {"ready": True, "pid": os.getpid(), "note": note, "clean": clean})
+    clean = all([inside.wipe(root, layout[root]) for root in layout])
+    inside.send(proto_out, {"ready": True, "pid": os.getpid(), "note": note, "clean": clean})
     serve(job_dir, harness, proto_in, proto_out, layout)
 
 

@@ -7,6 +7,11 @@ Use it like this::
                       limits=Limits(wall_s=30), collect=["a.out"]))
     res.ok, res.exit_code, res.stdout, res.killed, res.files["a.out"]
 
+Staged jobs (`StagedJob`: a few commands in one job dir, e.g. compile then simulate) go through
+`run_staged(job)`. The local backend runs them in warm sandboxes (`staged.py`, `warm.py`): long-lived
+bubblewrap sandboxes, one per slot, whose server gives every job a fresh job dir and wipes all it
+left, so a job costs no sandbox start-up; other backends run one ordinary job per step.
+
 Backends (`[sandbox] backend` in veriloop.toml, default "auto"):
 
 - `local` (preferred): bubblewrap namespaces + rlimits + a per-job pids cgroup when the host
@@ -34,7 +39,7 @@ from pydantic import BaseModel
 
 from veriloop.config import SandboxConfig
 from veriloop.errors import SandboxError
-from veriloop.sandbox.contract import Job, JobResult, KillReason, Limits, Sandbox
+from veriloop.sandbox.contract import Job, JobResult, KillReason, Limits, Sandbox, StagedJob, Step
 
 __all__ = [
     "Job",
@@ -43,9 +48,12 @@ __all__ = [
     "Limits",
     "Sandbox",
     "SandboxInfo",
+    "StagedJob",
+    "Step",
     "describe",
     "get_sandbox",
     "run_job",
+    "run_staged",
 ]
 
 
@@ -63,13 +71,40 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[Sandbox, SandboxInfo]] = {}
 
 
+_defaults: dict[tuple[object, ...], SandboxConfig] = {}
+
+
+def _default_key() -> tuple[object, ...]:
+    """What the effective config depends on: the config files (path, mtime) and VERILOOP_* variables."""
+    import os
+    from pathlib import Path
+
+    from veriloop.config import CONFIG_NAME, user_config_path
+
+    stamps: list[tuple[str, int | None]] = []
+    for path in (Path.cwd() / CONFIG_NAME, user_config_path()):
+        try:
+            stamps.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            stamps.append((str(path), None))
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("VERILOOP_")))
+    return (*stamps, env)
+
+
 def _default_cfg() -> SandboxConfig:
+    """The [sandbox] table of the effective veriloop.toml (re-read only when its inputs change)."""
+    key = _default_key()
+    found = _defaults.get(key)
+    if found is not None:
+        return found
     try:
         from veriloop.config import load_settings
 
-        return load_settings().sandbox
+        found = load_settings().sandbox
     except Exception:  # noqa: BLE001 - a broken config file must not stop the sandbox defaults
-        return SandboxConfig()
+        found = SandboxConfig()
+    _defaults[key] = found
+    return found
 
 
 def _process_limit() -> str:
@@ -150,3 +185,8 @@ def describe(cfg: SandboxConfig | None = None) -> SandboxInfo:
 def run_job(job: Job, cfg: SandboxConfig | None = None) -> JobResult:
     """Run one job in the configured sandbox."""
     return get_sandbox(cfg).run(job)
+
+
+def run_staged(job: StagedJob, cfg: SandboxConfig | None = None) -> list[JobResult]:
+    """Run a staged job (commands in one job dir) in the configured sandbox."""
+    return get_sandbox(cfg).run_staged(job)

@@ -41,6 +41,38 @@ class Job(BaseModel):
     label: str = ""
 
 
+class Step(BaseModel):
+    """One command of a StagedJob; the steps share one job directory and run in order."""
+
+    argv: list[str]
+    wall_s: float = Field(default=60.0, gt=0)
+    stdin_file: str | None = None
+    """A file of the job dir streamed into the command's stdin through a pipe. It is gone from the
+    dir before the command starts, so the command cannot read it a second time (nor can anything
+    it leaves running): a compiled testbench can be run without the design under test seeing it."""
+    keep: list[str] | None = None
+    """Before this step, delete every entry of the job dir except these (None: keep everything)."""
+    label: str = ""
+
+
+class StagedJob(BaseModel):
+    """Commands run one after another in one job directory; it stops after the first that fails."""
+
+    steps: list[Step] = Field(min_length=1)
+    files: dict[str, str | bytes] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    """Per-step limits; each step's wall clock (and CPU allowance) is its own `wall_s`."""
+    collect: list[str] = Field(default_factory=list)
+    """Files read back after the last step that ran (in that step's JobResult.files)."""
+    ro_paths: list[str] = Field(default_factory=list)
+    network: bool = False
+    label: str = ""
+
+    def step_limits(self, step: Step) -> Limits:
+        return self.limits.model_copy(update={"wall_s": step.wall_s, "cpu_s": None})
+
+
 class JobResult(BaseModel):
     """What happened. `killed` says why the sandbox stopped the job, if it did."""
 
@@ -74,6 +106,13 @@ class Sandbox(ABC):
     @abstractmethod
     def run(self, job: Job) -> JobResult:
         """Run the job to completion (or until a limit kills it)."""
+
+    def run_staged(self, job: StagedJob) -> list[JobResult]:
+        """Run the steps (one JobResult each, up to the first that failed). Default: one job per step,
+        files carried from one to the next; backends with warm sandboxes run them all in one."""
+        from veriloop.sandbox.staged import run_as_jobs
+
+        return run_as_jobs(self, job)
 
     async def arun(self, job: Job) -> JobResult:
         """Run without blocking the event loop."""

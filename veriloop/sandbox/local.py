@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from veriloop.sandbox import cgroup, jobdir
-from veriloop.sandbox.contract import Job, JobResult, Sandbox
+from veriloop.sandbox.contract import Job, JobResult, Sandbox, StagedJob
 from veriloop.sandbox.process import RawRun, run_process
 
 JOB_DIR = "/job"
@@ -204,6 +204,13 @@ class LocalSandbox(Sandbox):
 
             raise SandboxError(f"bubblewrap could not start the job: {raw.stderr.strip()}")
         return raw.to_result(self.name, contained=True, files=files)
+
+    def run_staged(self, job: StagedJob) -> list[JobResult]:
+        """In a warm sandbox of the process-wide pool (one per slot) when possible, else job by job."""
+        from veriloop.sandbox import staged
+
+        got = staged.run_warm(self.slots, job)
+        return got if got is not None else super().run_staged(job)
 
     def _attempt(self, job: Job, argv: list[str], host_dir: Path) -> RawRun:
         with self._gate:

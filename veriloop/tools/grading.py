@@ -1,14 +1,17 @@
 """Honest grading of a design against a trusted testbench: the design cannot forge a pass.
 
 How: every run draws a random nonce and rewrites the trusted testbench's summary display
-`$display("Mismatches: ...")` to `$display("VERILOOP-<nonce> Mismatches: ...")`. Compilation runs
-in one sandbox job; the simulation runs in another whose directory is EMPTY: the compiled program
-(which contains the nonce) is fed to `vvp -n /dev/stdin` through a pipe, already consumed when the
-design starts running, so the design can neither read the nonce nor print the tagged line. A
-sample passes only when exactly one nonce-tagged summary appears and it says 0 mismatches in >0
-samples. A design that prints "Mismatches: 0 in 1 samples" itself, or calls `$finish` early, gets
-`no_summary`. The testbench's top module is renamed to a nonce-derived name too, so hierarchical
-references from the design into the testbench (`tb.stats1.errors`) do not resolve.
+`$display("Mismatches: ...")` to `$display("VERILOOP-<nonce> Mismatches: ...")`. Compilation and
+simulation are two steps of one sandboxed job (`icarus.compile_and_run`): before the simulation
+starts, the sources are deleted and the compiled program (which contains the nonce) reaches
+`vvp -n /dev/stdin` through a pipe, already consumed when the design starts running, so the design
+can neither read the nonce nor print the tagged line. A sample passes only when exactly one
+nonce-tagged summary appears and it says 0 mismatches in >0 samples. A design that prints
+"Mismatches: 0 in 1 samples" itself, or calls `$finish` early, gets `no_summary`. The testbench's
+top module is renamed to a nonce-derived name, so absolute names into the testbench
+(`tb.stats1.errors`) do not resolve; upward names (`good1.out`) fail because the design's top is
+also elaborated as a root of its own (`_design_roots`); a design module named like a testbench
+object is refused (`_name_clashes`).
 
 Categories: pass / syntax (does not compile) / mismatch / timeout / tool_error (sandbox kill,
 crash, unusable testbench) / no_summary.
@@ -16,12 +19,16 @@ crash, unusable testbench) / no_summary.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
-from veriloop.tools.icarus import OutputHint, SimCategory, compile_sources, report_from_run, run_program
+from veriloop.tools import simcost
+from veriloop.tools.icarus import OutputHint, SimCategory, compile_and_run, report_from_run
 from veriloop.tools.versions import version
 
 _DISPLAY_RE = re.compile(r'(\$display\s*\(\s*")(\s*Mismatches:)')
@@ -62,8 +69,12 @@ def tag_testbench(testbench_sv: str, nonce: str, top: str = "tb") -> tuple[str, 
 
 
 _MODULE_NAME_RE = re.compile(r"\bmodule\s+(\w+)")
-_IDENT_RE = re.compile(r"[A-Za-z_]\w*")
-_INSTANCE_TYPE_RE = re.compile(r"\b([A-Za-z_]\w*)\s*(?:#\s*\([^;]*?\)\s*)?[A-Za-z_]\w*\s*\(")
+
+
+def _instantiated(name: str, trusted_sv: str) -> bool:
+    """Does the trusted code instantiate a module called `name` (`name [#(...)] inst (`)?"""
+    pattern = rf"(?<![\w$.]){re.escape(name)}\s*(?:#\s*\(|[A-Za-z_]\w*\s*\()"
+    return re.search(pattern, trusted_sv) is not None
 
 
 def _name_clashes(design_sv: str, trusted_sv: str) -> list[str]:
@@ -72,10 +83,23 @@ def _name_clashes(design_sv: str, trusted_sv: str) -> list[str]:
     A design module named like a testbench instance (say `good1`) would otherwise let a hierarchical
     name in the design (`good1.out`) resolve to the testbench's object once compiled together.
     """
-    design_modules = set(_MODULE_NAME_RE.findall(design_sv))
-    trusted_idents = set(_IDENT_RE.findall(trusted_sv))
-    types = set(_INSTANCE_TYPE_RE.findall(trusted_sv))
-    return sorted((design_modules & trusted_idents) - types)
+    out = set()
+    for name in set(_MODULE_NAME_RE.findall(design_sv)):
+        named = re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", trusted_sv) is not None
+        if named and not _instantiated(name, trusted_sv):
+            out.add(name)
+    return sorted(out)
+
+
+def _design_roots(design_sv: str, trusted_sv: str) -> list[str]:
+    """The design's modules that the testbench instantiates (all of them if it names none).
+
+    Each is elaborated a second time as a root of its own: an upward reference in it or anything it
+    instantiates (`good1.out`, `stats1.errors`) then has nowhere to resolve and compilation fails,
+    while a design that names only its own objects elaborates the same in both places.
+    """
+    defined = list(dict.fromkeys(_MODULE_NAME_RE.findall(design_sv)))
+    return [m for m in defined if _instantiated(m, trusted_sv)] or defined
 
 
 def grade_testbench(
@@ -111,10 +135,15 @@ def grade_testbench(
             tool_versions=vers,
             detail=f"the design defines module(s) named like testbench objects: {', '.join(clash)}",
         )
-    comp, program = compile_sources(
-        files, sim_top, timeout_s=max(timeout_s, 60.0), data_files=extra, standalone=["design.sv"]
+    comp, res = compile_and_run(
+        files,
+        sim_top,
+        timeout_s=timeout_s,
+        compile_timeout_s=max(timeout_s, 60.0),
+        data_files=extra,
+        extra_roots=_design_roots(design_sv, testbench_sv + "\n" + (ref_sv or "")),
     )
-    if program is None:
+    if res is None:
         category: SimCategory = "syntax"
         if "stopped by the sandbox" in comp.log:
             category = "timeout" if "timeout" in comp.log else "tool_error"
@@ -127,7 +156,6 @@ def grade_testbench(
             compile_s=comp.wall_s,
             detail="compilation failed",
         )
-    res = run_program(program, timeout_s=timeout_s, data_files=extra)
     tagged_re = re.compile(
         rf"^VERILOOP-{re.escape(nonce)} Mismatches:\s*(\d+)\s+in\s+(\d+)\s+samples\s*$", re.MULTILINE
     )
@@ -140,6 +168,9 @@ def grade_testbench(
     elif category == "no_summary":
         detail = "the testbench's own summary line never appeared (early $finish, crash or forged output)"
     log = rep.log_tail.replace(f"VERILOOP-{nonce} ", "")
+    simcost.history().record(
+        simcost.key(testbench_sv, ref_sv), res.wall_s, simcost.estimate(testbench_sv, design_sv, ref_sv)
+    )
     return GradeReport(
         passed=category == "pass",
         category=category,
@@ -155,3 +186,49 @@ def grade_testbench(
         contained=res.contained,
         detail=detail,
     )
+
+
+class GradeItem(BaseModel):
+    """One design to grade with `grade_many` (the arguments of `grade_testbench`)."""
+
+    design_sv: str
+    testbench_sv: str
+    ref_sv: str | None = None
+    top: str = "tb"
+    timeout_s: float = 30.0
+    data_files: dict[str, str | bytes] | None = None
+
+    def expected_s(self) -> float:
+        units = simcost.estimate(self.testbench_sv, self.design_sv, self.ref_sv)
+        return simcost.history().expected(simcost.key(self.testbench_sv, self.ref_sv), units)
+
+
+def grade_many(
+    items: Sequence[GradeItem],
+    workers: int = 0,
+    on_done: Callable[[int, GradeReport], None] | None = None,
+) -> list[GradeReport]:
+    """Grade many designs in parallel, longest expected simulation first; reports in input order.
+
+    `workers` defaults to the sandbox's slots (one per core). `on_done(index, report)` is called as
+    each finishes (from a worker thread), e.g. to advance a progress bar."""
+    from veriloop.sandbox import get_sandbox
+
+    slots = int(getattr(get_sandbox(), "slots", 0) or 0)
+    workers = workers or slots or (os.cpu_count() or 1)
+    order = simcost.longest_first([it.expected_s() for it in items])
+    reports: list[GradeReport | None] = [None] * len(items)
+
+    def one(i: int) -> None:
+        it = items[i]
+        rep = grade_testbench(
+            it.design_sv, it.testbench_sv, it.ref_sv, it.top, it.timeout_s, data_files=it.data_files
+        )
+        reports[i] = rep
+        if on_done is not None:
+            on_done(i, rep)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="veriloop-grade") as pool:
+        list(pool.map(one, order))
+    simcost.history().save()
+    return [r for r in reports if r is not None]

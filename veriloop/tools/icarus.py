@@ -8,18 +8,16 @@ Parsed from the simulation log: `Mismatches: N in M samples` and the per-output 
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from veriloop.sandbox import JobResult
-from veriloop.tools.runner import Sources, load_sources, run_tool, tail
+from veriloop.sandbox import JobResult, Step
+from veriloop.tools.runner import Sources, load_sources, run_tool, run_tool_steps, tail
 from veriloop.tools.versions import version
 
 IVERILOG_FLAGS = ["-Wall", "-Winfloop", "-Wno-timescale", "-g2012"]
-STANDALONE_FAILED = 97
-"""Exit code of a compile job whose standalone pre-check failed."""
+PROGRAM = "sim.vvp"
 SUMMARY_RE = re.compile(r"Mismatches:\s*(\d+)\s+in\s+(\d+)\s+samples")
 HINT_RE = re.compile(r"Hint: Output '([^']+)' has (\d+) mismatches\. First mismatch occurred at time (\d+)\.")
 _DIAG_RE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):\s*(?P<msg>.*)$")
@@ -88,37 +86,13 @@ def parse_hints(log: str) -> list[OutputHint]:
     return [OutputHint(name=m[1], mismatches=int(m[2]), first_time=int(m[3])) for m in HINT_RE.finditer(log)]
 
 
-def compile_sources(
-    files: dict[str, str],
-    top: str,
-    *,
-    timeout_s: float = 60.0,
-    out: str = "sim.vvp",
-    data_files: dict[str, str | bytes] | None = None,
-    standalone: list[str] | None = None,
-) -> tuple[CompileReport, bytes | None]:
-    """Compile to a vvp program; returns the report and the program bytes (None on failure).
+def _compile_argv(names: list[str], top: str, out: str, extra_roots: list[str] | None) -> list[str]:
+    roots = [top, *(r for r in (extra_roots or []) if r != top)]
+    return ["iverilog", *IVERILOG_FLAGS, *(a for r in roots for a in ("-s", r)), "-o", out, *names]
 
-    `files` are compiled; `data_files` are only present in the directory (e.g. `include files).
-    `standalone`: files that must first elaborate on their own (every module a root), in the same
-    job: grading uses it so that a design cannot name anything outside itself (upward references)."""
-    names = sorted(files)
-    argv = ["iverilog", *IVERILOG_FLAGS, "-s", top, "-o", out, *names]
-    if standalone:
-        alone = shlex.join(["iverilog", *IVERILOG_FLAGS, "-o", "/dev/null", *standalone])
-        argv = ["sh", "-c", f"{alone} || exit {STANDALONE_FAILED}; exec {shlex.join(argv)}"]
-    res = run_tool(
-        argv,
-        {**(data_files or {}), **files},
-        timeout_s=timeout_s,
-        collect=[out],
-        label="iverilog",
-    )
+
+def _compile_report(res: JobResult, ok: bool) -> CompileReport:
     log = (res.stdout + res.stderr).strip()
-    program = res.files.get(out)
-    ok = res.exit_code == 0 and program is not None and res.killed is None
-    if standalone and res.exit_code == STANDALONE_FAILED:
-        log += "\n[the design does not elaborate on its own (it names something outside itself)]"
     if res.killed:
         log += f"\n[iverilog stopped by the sandbox: {res.killed}]"
     return CompileReport(
@@ -127,25 +101,64 @@ def compile_sources(
         log=tail(log, 60),
         tool_version=version("iverilog"),
         wall_s=res.wall_s,
-    ), (program if ok else None)
+    )
 
 
-def run_program(
-    program: bytes,
+def compile_sources(
+    files: dict[str, str],
+    top: str,
+    *,
+    timeout_s: float = 60.0,
+    out: str = "sim.vvp",
+    data_files: dict[str, str | bytes] | None = None,
+    extra_roots: list[str] | None = None,
+) -> tuple[CompileReport, bytes | None]:
+    """Compile to a vvp program; returns the report and the program bytes (None on failure).
+
+    `files` are compiled; `data_files` are only present in the directory (e.g. `include files);
+    `extra_roots` are elaborated as roots besides `top` (see `compile_and_run`)."""
+    res = run_tool(
+        _compile_argv(sorted(files), top, out, extra_roots),
+        {**(data_files or {}), **files},
+        timeout_s=timeout_s,
+        collect=[out],
+        label="iverilog",
+    )
+    program = res.files.get(out)
+    ok = res.exit_code == 0 and program is not None and res.killed is None
+    return _compile_report(res, ok), (program if ok else None)
+
+
+def compile_and_run(
+    files: dict[str, str],
+    top: str,
     *,
     timeout_s: float = 30.0,
+    compile_timeout_s: float = 60.0,
     plusargs: list[str] | None = None,
     data_files: dict[str, str | bytes] | None = None,
-) -> JobResult:
-    """Run a compiled vvp program fed on stdin: the simulation's directory holds only `data_files`
-    (never the program or the sources, so a design cannot read what the testbench was compiled from)."""
-    return run_tool(
-        ["vvp", "-n", "/dev/stdin", *(plusargs or [])],
-        dict(data_files or {}),
-        stdin=program,
-        timeout_s=timeout_s,
-        label="vvp",
-    )
+    extra_roots: list[str] | None = None,
+) -> tuple[CompileReport, JobResult | None]:
+    """Compile and simulate in ONE sandboxed job dir: (compile report, simulation result or None).
+
+    The simulation step sees only `data_files`: the sources are deleted before it starts and the
+    compiled program reaches `vvp -n /dev/stdin` through a pipe, so nothing the design runs can read
+    what the testbench was compiled from. `extra_roots` are elaborated as roots of their own besides
+    `top` (an upward name such as `good1.out` in one of them then fails to elaborate: grading uses it
+    so that a design cannot name anything outside itself)."""
+    keep = sorted(data_files or {})
+    steps = [
+        Step(argv=_compile_argv(sorted(files), top, PROGRAM, extra_roots), wall_s=compile_timeout_s),
+        Step(
+            argv=["vvp", "-n", "/dev/stdin", *(plusargs or [])],
+            wall_s=timeout_s,
+            stdin_file=PROGRAM,
+            keep=keep,
+        ),
+    ]
+    results = run_tool_steps(steps, {**(data_files or {}), **files}, label="iverilog+vvp")
+    comp = _compile_report(results[0], results[0].ok)
+    return comp, (results[1] if comp.ok and len(results) > 1 else None)
 
 
 def simulate(
@@ -159,8 +172,10 @@ def simulate(
     """Compile `sources` with `top` as root and simulate; pass = clean exit and `Mismatches: 0`
     when the testbench prints a summary (a testbench without summary passes on a clean run)."""
     files = load_sources(sources)
-    comp, program = compile_sources(files, top, timeout_s=compile_timeout_s)
-    if program is None:
+    comp, res = compile_and_run(
+        files, top, timeout_s=timeout_s, compile_timeout_s=compile_timeout_s, plusargs=plusargs
+    )
+    if res is None:
         return SimReport(
             category="syntax" if comp.diagnostics or "error" in comp.log.lower() else "tool_error",
             passed=False,
@@ -169,7 +184,6 @@ def simulate(
             log_tail=comp.log,
             tool_version=comp.tool_version,
         )
-    res = run_program(program, timeout_s=timeout_s, plusargs=plusargs)
     return report_from_run(res, comp)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from veriloop.errors import InputError, ToolMissingError
-from veriloop.sandbox import Job, JobResult, Limits, run_job
+from veriloop.sandbox import Job, JobResult, Limits, StagedJob, Step, run_job, run_staged
 
 Sources = Mapping[str, str] | Sequence[str | Path]
 """Either {file name: text} or a list of host paths (read on the host, then copied into the job)."""
@@ -96,6 +96,26 @@ def run_tool(
         label=label or argv[0],
     )
     return run_job(job)
+
+
+def run_tool_steps(
+    steps: list[Step],
+    files: Mapping[str, str | bytes] | None = None,
+    *,
+    memory_mb: int = 4096,
+    output_bytes: int = 1 << 20,
+    label: str = "",
+) -> list[JobResult]:
+    """Run tool commands one after another in one sandboxed job dir (a warm sandbox when possible)."""
+    for step in steps:
+        require(step.argv[0])
+    job = StagedJob(
+        steps=steps,
+        files=dict(files or {}),
+        limits=Limits(memory_mb=memory_mb, output_bytes=output_bytes),
+        label=label or steps[0].argv[0],
+    )
+    return run_staged(job)
 
 
 def tail(text: str, lines: int = 40) -> str:

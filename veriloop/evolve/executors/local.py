@@ -53,7 +53,7 @@ class LocalExecutor:
     def prestart(self, problem: Problem) -> None:
         """Start the warm workers for `problem` now, in the background."""
         if self.isolation == "warm":
-            self._warm_pool(problem).prestart(self._pool.submit)
+            self._warm_pool(problem).prestart()
 
     def _warm_pool(self, problem: Problem) -> Any:
         from veriloop.evolve.workers import DEFAULT_MAX_USES, WarmPool

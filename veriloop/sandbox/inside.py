@@ -1,0 +1,271 @@
+"""Process supervision INSIDE a long-lived sandbox (stdlib only): framing, child limits, kill, wipe.
+
+Shipped read-only into warm sandboxes next to the server that imports it (`_veriloop_inside.py`);
+veriloop's own process imports it only for `limit_child`'s tests. Used by the evolve zygote and by
+the step server of staged jobs:
+
+- `send`/`recv`: the host protocol, a 4-byte big-endian length + JSON, one request, one reply;
+- `limit_child`: in a forked child, the job's rlimits (CPU, DATA, FSIZE, NOFILE, NPROC, no core);
+- `drain`: read a child's two pipes under a cap until they close, the deadline or runaway output;
+- `reap`: wait4 the child (status, CPU seconds), SIGKILL its group past a grace period;
+- `kill_others`/`wipe`/`ipc_clean`: after each request nothing the child started, wrote or created
+  (processes, files in the job dir, /tmp, /dev/shm, SysV IPC objects) is left for the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import math
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import time
+
+OUTPUT_KILL_FACTOR = 8
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+
+def prctl(option: int, value: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
+    except OSError:
+        return False
+
+
+def read_exact(fd: int, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def send(fd: int, obj: dict) -> None:
+    data = json.dumps(obj).encode()
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def recv(fd: int) -> dict | None:
+    head = read_exact(fd, 4)
+    if head is None:
+        return None
+    body = read_exact(fd, struct.unpack(">I", head)[0])
+    return None if body is None else json.loads(body)
+
+
+def others(me: int) -> list[int]:
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and int(d) not in (1, me)]
+
+
+def kill_others(me: int) -> tuple[bool, bool]:
+    """SIGKILL every process of this sandbox but its init and us: (there were some, all are gone)."""
+    found = bool(others(me))
+    until = time.monotonic() + 5.0
+    while time.monotonic() < until:
+        if others(me):
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)  # again each round: a fork bomb may have spawned more
+        while True:  # reap everything reparented to us (we are the subreaper)
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not others(me):
+            return found, True
+        time.sleep(0.005)
+    return found, False
+
+
+def snapshot(root: str) -> dict[str, tuple[int, int, str]]:
+    """What the sandbox set up under `root` (mount points and their parents, device nodes, links)."""
+    out: dict[str, tuple[int, int, str]] = {}
+    todo = [root]
+    while todo:
+        path = todo.pop()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        link = os.readlink(path) if os.path.islink(path) else ""
+        out[path] = (st.st_mode, st.st_rdev, link)
+        if path != root and os.path.ismount(path):
+            continue
+        if os.path.isdir(path) and not link:
+            with contextlib.suppress(OSError):
+                todo.extend(os.path.join(path, n) for n in os.listdir(path))
+    return out
+
+
+def remove(full: str) -> None:
+    if os.path.isdir(full) and not os.path.islink(full):
+
+        def fix(func: object, p: str, _exc: object) -> None:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.dirname(p), 0o700)
+            with contextlib.suppress(OSError):
+                if os.path.isdir(p) and not os.path.islink(p):
+                    os.chmod(p, 0o700)
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+
+        with contextlib.suppress(OSError):
+            os.chmod(full, 0o700)
+        shutil.rmtree(full, onerror=fix)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(full)
+
+
+def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
+    """Delete what is not part of the sandbox's own layout under `root`; True if all is as at start."""
+    todo = [root]
+    while todo:
+        path = todo.pop()
+        with contextlib.suppress(OSError):
+            if path in keep and os.lstat(path).st_mode != keep[path][0] and not os.path.islink(path):
+                os.chmod(path, keep[path][0] & 0o7777)
+        if path != root and os.path.ismount(path):
+            continue
+        try:
+            names = os.listdir(path)
+        except OSError:
+            continue
+        for name in names:
+            full = os.path.join(path, name)
+            if full in keep:
+                if os.path.isdir(full) and not os.path.islink(full):
+                    todo.append(full)
+            else:
+                remove(full)
+    return snapshot(root) == keep
+
+
+def ipc_clean() -> bool:
+    """No SysV shared memory, semaphore or message queue left in this sandbox's IPC namespace."""
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                if len(fh.read().splitlines()) > 1:
+                    return False
+        except OSError:
+            continue
+    return True
+
+
+def drain(pid: int, out_r: int, res_r: int, deadline: float, out_cap: int) -> dict:
+    """Read the child's two pipes until both close, the deadline, or runaway output on either."""
+    out = bytearray()
+    res = bytearray()
+    out_total = res_total = 0
+    killed = None
+    open_fds = {out_r, res_r}
+    drain_until = None
+    while open_fds:
+        now = time.monotonic()
+        if drain_until is None and now >= deadline:
+            killed = "timeout"
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            drain_until = now + 1.0
+        if drain_until is not None and now >= drain_until:
+            break
+        if drain_until is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+            # The child is gone; whatever still holds its pipes (a leftover process) gets 0.2 s.
+            drain_until = now + 0.2
+        limit = drain_until if drain_until is not None else deadline
+        ready, _, _ = select.select(list(open_fds), [], [], max(0.0, min(limit - now, 0.05)))
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.discard(fd)
+                continue
+            if fd == out_r:
+                out_total += len(chunk)
+                if len(out) < out_cap:
+                    out += chunk[: out_cap - len(out)]
+            else:
+                res_total += len(chunk)
+                if len(res) < out_cap:
+                    res += chunk[: out_cap - len(res)]
+            if killed is None and max(out_total, res_total) > OUTPUT_KILL_FACTOR * out_cap:
+                killed = "output"
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                drain_until = time.monotonic() + 1.0
+    return {
+        "output": bytes(out),
+        "output_total": out_total,
+        "result": bytes(res),
+        "result_total": res_total,
+        "killed": killed,
+    }
+
+
+def reap(pid: int, until: float) -> tuple[int, float, bool]:
+    """wait4 the child until `until`, then SIGKILL its group: (status, cpu seconds, killed by us)."""
+    delay = 0.0005
+    killed = False
+    while True:
+        got, status, ru = os.wait4(pid, os.WNOHANG)
+        if got == pid:
+            return status, ru.ru_utime + ru.ru_stime, killed
+        if time.monotonic() >= until and not killed:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def text(data: bytes, total: int, cap: int, killed_for_output: bool) -> str:
+    out = data.decode("utf-8", errors="replace")
+    if total > cap:
+        more = "at least " if killed_for_output else ""
+        dropped = total - len(data)
+        out += f"\n[veriloop sandbox: output truncated at {cap} bytes; {more}{dropped} more bytes dropped]\n"
+    return out
+
+
+def layout_of(job_dir: str) -> dict[str, dict[str, tuple[int, int, str]]]:
+    """Writable places and what must stay there: nothing in the job dir, the sandbox's layout elsewhere."""
+    out = {job_dir: {job_dir: snapshot(job_dir)[job_dir]}}
+    for root in ("/tmp", "/dev"):
+        if os.path.isdir(root):
+            out[root] = snapshot(root)
+    return out
+
+
+def limit_child(timeout: float, memory_mb: int, file_size_mb: int, nofile: int, nproc: int) -> None:
+    """In a forked child: lower the rlimits to the job's (never raises)."""
+    cpu = max(1, math.ceil(timeout))
+    mem = int(memory_mb) << 20
+    fsize = int(file_size_mb) << 20
+    for res, soft, hard in (
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_DATA, mem, mem),
+        (resource.RLIMIT_FSIZE, fsize, fsize),
+        (resource.RLIMIT_NOFILE, int(nofile), int(nofile)),
+        (resource.RLIMIT_NPROC, int(nproc), int(nproc)),
+        (resource.RLIMIT_CORE, 0, 0),
+    ):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(res, (soft, hard))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)

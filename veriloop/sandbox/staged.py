@@ -1,0 +1,196 @@
+"""Staged jobs: a few commands in one job directory, run in a warm sandbox or as one job per step.
+
+`StepPool` keeps one warm sandbox per slot (`warm.WarmSlots`) running `step_server.py`; a staged job
+then costs no sandbox start-up at all, which is what makes sandboxed grading as fast as running the
+tools bare. Every request still gets a fresh, empty job dir, its own rlimits and wall clocks, and
+after it no process, file or IPC object of it is left (the sandbox is recycled otherwise; see
+`step_server.py`). `run_as_jobs` is the fallback (docker, rlimits-only, extra binds or network):
+each step is an ordinary job and the files it leaves are carried to the next one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from veriloop.errors import SandboxError
+from veriloop.sandbox import local, warm
+from veriloop.sandbox.contract import Job, JobResult, Limits, Sandbox, StagedJob
+from veriloop.sandbox.warm import WarmSandbox, WarmSlots, to_job_result
+
+SERVER_FILE = "_veriloop_step_server.py"
+MAX_USES = 2000
+_SERVER_LIMITS = Limits(wall_s=86400.0, memory_mb=65536, nproc=512, nofile=1024, file_size_mb=1024)
+"""The sandbox as a whole; each step runs under the (lower) limits of its own request."""
+
+
+def _top(name: str) -> str:
+    return name.replace("\\", "/").lstrip("/").split("/")[0]
+
+
+def run_as_jobs(box: Sandbox, job: StagedJob) -> list[JobResult]:
+    """One sandbox job per step: the files each step leaves (that a later step names) go to the next."""
+    files: dict[str, str | bytes] = dict(job.files)
+    results: list[JobResult] = []
+    for i, step in enumerate(job.steps):
+        stdin: bytes | None = None
+        if step.stdin_file:
+            data = files.pop(step.stdin_file, None)
+            if data is None:
+                msg = f"veriloop sandbox: stdin file {step.stdin_file} is missing\n"
+                missing = JobResult(exit_code=127, stderr=msg, backend=box.name, contained=box.contained)
+                results.append(missing)
+                break
+            stdin = data.encode() if isinstance(data, str) else data
+        if step.keep is not None:
+            kept = {_top(k) for k in step.keep}
+            files = {n: d for n, d in files.items() if _top(n) in kept}
+        nxt = job.steps[i + 1] if i + 1 < len(job.steps) else None
+        if nxt is None:
+            wanted = set(job.collect)
+        else:
+            wanted = {*files, *(nxt.keep or []), *([nxt.stdin_file] if nxt.stdin_file else [])}
+        res = box.run(
+            Job(
+                argv=step.argv,
+                files=files,
+                stdin=stdin,
+                env=job.env,
+                limits=job.step_limits(step),
+                collect=sorted(w for w in wanted if w),
+                ro_paths=job.ro_paths,
+                network=job.network,
+                label=step.label or job.label,
+            )
+        )
+        results.append(res)
+        files.update(res.files)
+        if not res.ok:
+            break
+    return results
+
+
+class StepPool:
+    """`size` warm sandboxes serving staged jobs; `run()` is thread-safe and blocks for a free one."""
+
+    def __init__(self, size: int, max_uses: int = MAX_USES) -> None:
+        here = Path(__file__).resolve().parent
+        self._shared = warm.shared_dir("veriloop-steps", {SERVER_FILE: here / "step_server.py"})
+        self._slots = WarmSlots(self._start, size, max_uses)
+        self.size = self._slots.size
+
+    @property
+    def stats(self) -> warm.PoolStats:
+        return self._slots.stats
+
+    def _start(self) -> WarmSandbox:
+        job = Job(
+            argv=[sys.executable, "-I", "-S", str(self._shared / SERVER_FILE), local.JOB_DIR],
+            ro_paths=[str(self._shared)],
+            limits=_SERVER_LIMITS,
+        )
+        return WarmSandbox(job, what="warm sandbox", hint="Check `veriloop sandbox` diagnostics.")
+
+    def prestart(self) -> None:
+        self._slots.prestart()
+
+    def run(self, job: StagedJob) -> list[JobResult]:
+        text = {n: d for n, d in job.files.items() if isinstance(d, str)}
+        binary = {
+            n: base64.b64encode(d).decode("ascii") for n, d in job.files.items() if isinstance(d, bytes)
+        }
+        lim = job.limits
+        request: dict[str, Any] = {
+            "files": text,
+            "bfiles": binary,
+            "env": job.env,
+            "collect": job.collect,
+            "limits": {
+                "memory_mb": lim.memory_mb,
+                "file_size_mb": lim.file_size_mb,
+                "output_bytes": lim.output_bytes,
+                "nofile": lim.nofile,
+                "nproc": lim.nproc,
+            },
+            "steps": [
+                {"argv": s.argv, "timeout": s.wall_s, "stdin_file": s.stdin_file, "keep": s.keep}
+                for s in job.steps
+            ],
+        }
+        per_step: list[JobResult] = []
+
+        def judge(reply: dict[str, Any]) -> str | None:
+            for step, raw in zip(job.steps, reply.get("steps") or [], strict=False):
+                per_step.append(to_job_result(raw, job.step_limits(step)))
+            if reply.get("dirty"):
+                return str(reply.get("why") or "dirty")
+            if any(r.killed is not None or r.signal is not None for r in per_step):
+                return "killed"
+            return None
+
+        budget = sum(s.wall_s for s in job.steps) + 10.0
+        reply, wall, hung = self._slots.call(request, budget, judge)
+        if reply is None:
+            return [
+                JobResult(
+                    exit_code=None,
+                    signal=signal.SIGKILL,
+                    stderr="veriloop: the sandbox died during this job\n",
+                    wall_s=wall,
+                    killed="timeout" if hung else "signal",
+                    backend="local-warm",
+                )
+            ]
+        if per_step:
+            files = {n: base64.b64decode(b) for n, b in (reply.get("files") or {}).items()}
+            per_step[-1] = per_step[-1].model_copy(update={"files": files})
+        return per_step
+
+    def close(self) -> None:
+        self._slots.close()
+        shutil.rmtree(self._shared, ignore_errors=True)
+
+
+_lock = threading.Lock()
+_pools: dict[int, StepPool] = {}
+_broken: list[str] = []
+
+
+def _close_all() -> None:
+    for pool in list(_pools.values()):
+        pool.close()
+    _pools.clear()
+
+
+def pool(size: int) -> StepPool | None:
+    """The process-wide pool of `size` warm sandboxes, or None when warm sandboxes cannot run here."""
+    with _lock:
+        if _broken or not warm.available():
+            return None
+        found = _pools.get(size)
+        if found is None:
+            if not _pools:
+                atexit.register(_close_all)
+            found = _pools[size] = StepPool(size)
+        return found
+
+
+def run_warm(size: int, job: StagedJob) -> list[JobResult] | None:
+    """The staged job in a warm sandbox; None when it cannot run there (the caller falls back)."""
+    if job.ro_paths or job.network:
+        return None
+    found = pool(size)
+    if found is None:
+        return None
+    try:
+        return found.run(job)
+    except SandboxError as exc:
+        with _lock:
+            _broken.append(str(exc))  # do not retry a start-up that failed: fall back for good
+        return None
