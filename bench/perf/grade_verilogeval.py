@@ -166,9 +166,9 @@ def main() -> None:
     print(f"{len(probs)} problems; sandbox {mode}; {args.workers} workers on {os.cpu_count()} cores")
     for i, r in enumerate(rounds, 1):
         print(
-            f"round {i}: plain loop {r['plain_sequential_s']:6.2f} s ({r['plain_pass']} pass) | veriloop cold "
-            f"{r['veriloop_cold_s']:6.2f} s ({r['cold_pass']} pass) | warm {r['veriloop_warm_s']:6.2f} s "
-            f"({r['warm_pass']} pass)"
+            f"round {i}: plain loop {r['plain_sequential_s']:6.2f} s ({r['plain_pass']} pass) | "
+            f"veriloop cold {r['veriloop_cold_s']:6.2f} s ({r['cold_pass']} pass) | "
+            f"warm {r['veriloop_warm_s']:6.2f} s ({r['warm_pass']} pass)"
         )
     print(f"speedup, static cost order (cold) : {cold_ratio:.2f}x   (target >= 1.8x)")
     print(f"speedup, measured cost order (warm): {warm_ratio:.2f}x   (target >= 1.8x)")

@@ -60,7 +60,8 @@ def test_grade_many_starts_the_longest_and_keeps_input_order(fresh_history: simc
     for n in names:
         ref = (DATA / f"{n}_ref.sv").read_text()
         tb = (DATA / f"{n}_test.sv").read_text()
-        items.append(GradeItem(design_sv=re.sub(r"\bRefModule\b", "TopModule", ref), testbench_sv=tb, ref_sv=ref))
+        design = re.sub(r"\bRefModule\b", "TopModule", ref)
+        items.append(GradeItem(design_sv=design, testbench_sv=tb, ref_sv=ref))
     finished: list[int] = []
     reports = grade_many(items, workers=1, on_done=lambda i, _r: finished.append(i))
     assert finished[0] == 2  # the 200k-cycle LFSR testbench runs first
