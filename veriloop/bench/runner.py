@@ -161,6 +161,18 @@ class BenchRunner:
                             latency_s=busy + g.grade_s)
 
     # -- the whole run --------------------------------------------------------------------------
+    def _longest_first(self, keys: list[Key]) -> list[Key]:
+        """Samples whose grading is expected to take longest first (a long simulation started last
+        would decide when the run ends); stable, so equal costs keep the run's order."""
+        from veriloop.tools import simcost
+
+        hist = simcost.history()
+        cost: dict[str, float] = {}
+        for pid, problem in self.problems.items():
+            units = simcost.estimate(problem.testbench, "", problem.ref)
+            cost[pid] = hist.expected(simcost.key(problem.testbench, problem.ref), units)
+        return sorted(keys, key=lambda k: -cost.get(k[0], 0.0))
+
     async def _worker(self, backend: str, queue: asyncio.Queue[Key]) -> None:
         while True:
             try:
@@ -182,7 +194,7 @@ class BenchRunner:
         """Run the given samples; raise the first fatal backend error after the others finished."""
         await self._versions()
         queues: dict[str, asyncio.Queue[Key]] = {}
-        for key in keys:
+        for key in self._longest_first(keys):
             queues.setdefault(key[1], asyncio.Queue()).put_nowait(key)
         workers: list[asyncio.Task[None]] = []
         for backend, q in queues.items():

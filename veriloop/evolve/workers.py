@@ -10,7 +10,6 @@ and the candidate it was running gets a fault.
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from veriloop.evolve.evaluate import (
 from veriloop.evolve.problem import Problem
 from veriloop.sandbox import local, warm
 from veriloop.sandbox.contract import Job, JobResult, Limits
-from veriloop.sandbox.warm import PoolStats, WarmSandbox, WarmSlots, to_job_result
+from veriloop.sandbox.warm import PoolStats, WarmSandbox, WarmSlots, lost_result, to_job_result
 
 HARNESS_FILE = "_veriloop_harness.py"
 ZYGOTE_FILE = "_veriloop_zygote.py"
@@ -119,14 +118,7 @@ class WarmPool:
         reply, wall, hung = self._slots.call(request, timeout_s, judge)
         if reply is None:
             # Died, hung past the grace period or garbled the protocol: this candidate's fault.
-            return JobResult(
-                exit_code=None,
-                signal=signal.SIGKILL,
-                stderr="veriloop: the evaluation worker died during this stage\n",
-                wall_s=wall,
-                killed="timeout" if hung else "signal",
-                backend="local-warm",
-            )
+            return lost_result(wall, hung, "evaluation worker")
         return judged["r"]
 
     def evaluate(self, code: str, stage_timeouts: list[float] | None = None) -> EvalOutcome:

@@ -158,14 +158,7 @@ def main() -> None:
     for path in [here, *site_dirs.split(os.pathsep)]:
         if path and path not in sys.path and os.path.isdir(path):
             sys.path.append(path)
-    inside.prctl(inside.PR_SET_DUMPABLE, 0)
-    inside.prctl(inside.PR_SET_CHILD_SUBREAPER, 1)
-    inside.prctl(inside.PR_SET_PDEATHSIG, signal.SIGKILL)
-    proto_in = os.dup(0)
-    proto_out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)
+    proto_in, proto_out = inside.become_server()
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     import _veriloop_harness as harness  # type: ignore[import-not-found]
 

@@ -23,6 +23,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import struct
 import time
 
@@ -38,6 +39,22 @@ def prctl(option: int, value: int) -> bool:
         return int(libc.prctl(option, value, 0, 0, 0)) == 0
     except OSError:
         return False
+
+
+def become_server() -> tuple[int, int]:
+    """Start-up of a server inside a sandbox: non-dumpable (a child without capabilities cannot
+    ptrace it or open its /proc files), subreaper of all it starts, killed with its parent. The
+    protocol moves off fds 0 and 1 to the returned (in, out) descriptors; 0 becomes /dev/null and
+    1 a copy of stderr, so stray prints cannot garble the protocol."""
+    prctl(PR_SET_DUMPABLE, 0)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    proto_in = os.dup(0)
+    proto_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    return proto_in, proto_out
 
 
 def read_exact(fd: int, n: int) -> bytes | None:
@@ -91,22 +108,22 @@ def kill_others(me: int) -> tuple[bool, bool]:
 
 
 def snapshot(root: str) -> dict[str, tuple[int, int, str]]:
-    """What the sandbox set up under `root` (mount points and their parents, device nodes, links)."""
+    """What the sandbox set up under `root` (mount points and their parents, device nodes, links).
+
+    One lstat per entry; a directory on another device than its parent (a mount) is not walked."""
     out: dict[str, tuple[int, int, str]] = {}
-    todo = [root]
+    todo: list[tuple[str, int | None]] = [(root, None)]
     while todo:
-        path = todo.pop()
+        path, parent_dev = todo.pop()
         try:
             st = os.lstat(path)
         except OSError:
             continue
-        link = os.readlink(path) if os.path.islink(path) else ""
+        link = os.readlink(path) if stat.S_ISLNK(st.st_mode) else ""
         out[path] = (st.st_mode, st.st_rdev, link)
-        if path != root and os.path.ismount(path):
-            continue
-        if os.path.isdir(path) and not link:
+        if stat.S_ISDIR(st.st_mode) and (parent_dev is None or st.st_dev == parent_dev):
             with contextlib.suppress(OSError):
-                todo.extend(os.path.join(path, n) for n in os.listdir(path))
+                todo.extend((os.path.join(path, n), st.st_dev) for n in os.listdir(path))
     return out
 
 
@@ -133,14 +150,20 @@ def remove(full: str) -> None:
 
 def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
     """Delete what is not part of the sandbox's own layout under `root`; True if all is as at start."""
-    todo = [root]
+    todo: list[tuple[str, int | None]] = [(root, None)]
     while todo:
-        path = todo.pop()
-        with contextlib.suppress(OSError):
-            if path in keep and os.lstat(path).st_mode != keep[path][0] and not os.path.islink(path):
-                os.chmod(path, keep[path][0] & 0o7777)
-        if path != root and os.path.ismount(path):
+        path, parent_dev = todo.pop()
+        try:
+            st = os.lstat(path)
+        except OSError:
             continue
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            continue
+        if path in keep and st.st_mode != keep[path][0]:
+            with contextlib.suppress(OSError):
+                os.chmod(path, keep[path][0] & 0o7777)
+        if parent_dev is not None and st.st_dev != parent_dev:
+            continue  # a mount point of the layout: not ours to clean
         try:
             names = os.listdir(path)
         except OSError:
@@ -148,8 +171,7 @@ def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
         for name in names:
             full = os.path.join(path, name)
             if full in keep:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    todo.append(full)
+                todo.append((full, st.st_dev))
             else:
                 remove(full)
     return snapshot(root) == keep

@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import base64
 import shutil
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -22,12 +21,16 @@ from typing import Any
 from veriloop.errors import SandboxError
 from veriloop.sandbox import local, warm
 from veriloop.sandbox.contract import Job, JobResult, Limits, Sandbox, StagedJob
-from veriloop.sandbox.warm import WarmSandbox, WarmSlots, to_job_result
+from veriloop.sandbox.warm import WarmSandbox, WarmSlots, lost_result, to_job_result
 
 SERVER_FILE = "_veriloop_step_server.py"
 MAX_USES = 2000
-_SERVER_LIMITS = Limits(wall_s=86400.0, memory_mb=65536, nproc=512, nofile=1024, file_size_mb=1024)
-"""The sandbox as a whole; each step runs under the (lower) limits of its own request."""
+SERVER_WALL_S = 86400.0
+
+
+def profile(limits: Limits) -> tuple[int, int, int, int]:
+    """The rlimits a warm sandbox is started with (and every step in it inherits, unable to raise)."""
+    return (limits.memory_mb, limits.file_size_mb, limits.nofile, limits.nproc)
 
 
 def _top(name: str) -> str:
@@ -77,9 +80,14 @@ def run_as_jobs(box: Sandbox, job: StagedJob) -> list[JobResult]:
 
 
 class StepPool:
-    """`size` warm sandboxes serving staged jobs; `run()` is thread-safe and blocks for a free one."""
+    """`size` warm sandboxes serving staged jobs; `run()` is thread-safe and blocks for a free one.
 
-    def __init__(self, size: int, max_uses: int = MAX_USES) -> None:
+    The sandboxes run under the memory, file size, open files and process limits of `limits` (hard
+    rlimits set at start-up): jobs with other limits need a pool of their own (`pool()` keeps one
+    per limits profile); each step's wall clock is its own."""
+
+    def __init__(self, size: int, limits: Limits | None = None, max_uses: int = MAX_USES) -> None:
+        self.limits = limits or Limits()
         here = Path(__file__).resolve().parent
         self._shared = warm.shared_dir("veriloop-steps", {SERVER_FILE: here / "step_server.py"})
         self._slots = WarmSlots(self._start, size, max_uses)
@@ -93,7 +101,7 @@ class StepPool:
         job = Job(
             argv=[sys.executable, "-I", "-S", str(self._shared / SERVER_FILE), local.JOB_DIR],
             ro_paths=[str(self._shared)],
-            limits=_SERVER_LIMITS,
+            limits=self.limits.model_copy(update={"wall_s": SERVER_WALL_S, "cpu_s": None}),
         )
         return WarmSandbox(job, what="warm sandbox", hint="Check `veriloop sandbox` diagnostics.")
 
@@ -101,6 +109,8 @@ class StepPool:
         self._slots.prestart()
 
     def run(self, job: StagedJob) -> list[JobResult]:
+        if profile(job.limits) != profile(self.limits):
+            raise ValueError("this warm pool runs jobs with other limits; use staged.pool(size, limits)")
         text = {n: d for n, d in job.files.items() if isinstance(d, str)}
         binary = {
             n: base64.b64encode(d).decode("ascii") for n, d in job.files.items() if isinstance(d, bytes)
@@ -111,13 +121,7 @@ class StepPool:
             "bfiles": binary,
             "env": job.env,
             "collect": job.collect,
-            "limits": {
-                "memory_mb": lim.memory_mb,
-                "file_size_mb": lim.file_size_mb,
-                "output_bytes": lim.output_bytes,
-                "nofile": lim.nofile,
-                "nproc": lim.nproc,
-            },
+            "limits": {"output_bytes": lim.output_bytes, "file_size_mb": lim.file_size_mb},
             "steps": [
                 {"argv": s.argv, "timeout": s.wall_s, "stdin_file": s.stdin_file, "keep": s.keep}
                 for s in job.steps
@@ -137,16 +141,7 @@ class StepPool:
         budget = sum(s.wall_s for s in job.steps) + 10.0
         reply, wall, hung = self._slots.call(request, budget, judge)
         if reply is None:
-            return [
-                JobResult(
-                    exit_code=None,
-                    signal=signal.SIGKILL,
-                    stderr="veriloop: the sandbox died during this job\n",
-                    wall_s=wall,
-                    killed="timeout" if hung else "signal",
-                    backend="local-warm",
-                )
-            ]
+            return [lost_result(wall, hung, "sandbox")]
         if per_step:
             files = {n: base64.b64decode(b) for n, b in (reply.get("files") or {}).items()}
             per_step[-1] = per_step[-1].model_copy(update={"files": files})
@@ -158,7 +153,7 @@ class StepPool:
 
 
 _lock = threading.Lock()
-_pools: dict[int, StepPool] = {}
+_pools: dict[tuple[int, ...], StepPool] = {}
 _broken: list[str] = []
 
 
@@ -168,16 +163,18 @@ def _close_all() -> None:
     _pools.clear()
 
 
-def pool(size: int) -> StepPool | None:
-    """The process-wide pool of `size` warm sandboxes, or None when warm sandboxes cannot run here."""
+def pool(size: int, limits: Limits) -> StepPool | None:
+    """The process-wide pool of `size` warm sandboxes for these limits, or None when warm sandboxes
+    cannot run here. A pool's sandboxes start lazily, on first use."""
+    key = (size, *profile(limits))
     with _lock:
         if _broken or not warm.available():
             return None
-        found = _pools.get(size)
+        found = _pools.get(key)
         if found is None:
             if not _pools:
                 atexit.register(_close_all)
-            found = _pools[size] = StepPool(size)
+            found = _pools[key] = StepPool(size, limits)
         return found
 
 
@@ -185,7 +182,7 @@ def run_warm(size: int, job: StagedJob) -> list[JobResult] | None:
     """The staged job in a warm sandbox; None when it cannot run there (the caller falls back)."""
     if job.ro_paths or job.network:
         return None
-    found = pool(size)
+    found = pool(size, job.limits)
     if found is None:
         return None
     try:

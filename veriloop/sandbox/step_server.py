@@ -8,25 +8,27 @@ Start-up: non-dumpable (a child without capabilities cannot ptrace the server or
 files), subreaper of everything it starts; then it records the sandbox's writable layout and says
 it is ready.
 
-Per request {files, bfiles, steps, limits, collect, env}: write the files into the (empty) job dir,
-then run the steps in order, each under its own wall clock: posix_spawn of prlimit(1) with the
-request's rlimits, in a new session, stdout and stderr on two capped pipes, no other descriptor
-(forking this Python process instead would cost milliseconds per step). Before a step, whatever the
-previous one left running is killed; a step with `keep` first gets a job dir holding only those
-entries and an empty /tmp and /dev/shm; `stdin_file` is opened and unlinked first, then streamed
-by the server into the child's stdin pipe, so once the child has read it no copy is left anywhere it
-can reach. A step that fails (non-zero, killed) ends the request. After the last step: `collect`
-files are read back, every other process is killed, every writable place wiped, and the reply says
-what happened, plus `dirty` when something was left behind (the host then recycles this sandbox).
+Limits: the sandbox runs under one profile of hard rlimits (DATA for memory, FSIZE, NOFILE, NPROC
+and the pids cgroup, set by the host when it starts the sandbox), which every step inherits and
+cannot raise; each step's wall clock is enforced here (the whole process group is killed).
+
+Per request {files, bfiles, steps, limits (the output cap), collect, env}: write the files into the
+(empty) job dir, then run the steps in order, each posix_spawn'ed in a new session with stdout and
+stderr on two capped pipes and no other descriptor (forking this Python process instead would cost
+milliseconds per step). Before a step, whatever the previous one left running is killed; a step
+with `keep` first gets a job dir holding only those entries and an empty /tmp and /dev/shm;
+`stdin_file` is opened and unlinked first, then streamed by the server into the child's stdin pipe,
+so once the child has read it no copy is left anywhere it can reach. A step that fails (non-zero,
+killed) ends the request. After the last step: `collect` files are read back, every other process is
+killed, every writable place wiped, and the reply says what happened, plus `dirty` when something
+was left behind (the host then recycles this sandbox).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import math
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -38,8 +40,6 @@ if TYPE_CHECKING:
 else:  # run as a script with -I, which leaves the script's own directory off sys.path
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     import _veriloop_inside as inside
-
-PRLIMIT = shutil.which("prlimit")
 
 
 def _safe_name(job_dir: str, name: str) -> str | None:
@@ -83,54 +83,16 @@ def _feed(src: int, dst: int) -> None:
         os.close(src)
 
 
-def _child(
-    argv: list[str], env: dict, stdin_fd: int, out_w: int, err_w: int, limits: dict, timeout: float
-) -> None:
-    """In a forked child (only when prlimit(1) is missing): isolate, limit, exec. Never returns."""
-    try:
-        os.setsid()
-        os.dup2(stdin_fd, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.closerange(3, 65536)
-        inside.limit_child(
-            timeout, limits["memory_mb"], limits["file_size_mb"], limits["nofile"], limits["nproc"]
-        )
-        os.execvpe(argv[0], argv, env)
-    except BaseException as exc:  # noqa: BLE001
-        with contextlib.suppress(OSError):
-            os.write(2, f"veriloop sandbox: cannot run {argv[0]}: {exc}\n".encode())
-    os._exit(127)
-
-
 _DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD)
 
 
-def _spawn(argv: list[str], env: dict, fds: tuple[int, int, int], limits: dict, timeout: float) -> int:
-    """Start one step: posix_spawn of prlimit(1), which sets the rlimits and execs the command, in a
-    new session with default signal dispositions and only fds 0-2 (every other fd here is O_CLOEXEC).
-    Forking this Python process instead costs several milliseconds per step (copy-on-write faults)."""
-    if PRLIMIT is None:
-        pid = os.fork()
-        if pid == 0:
-            _child(argv, env, *fds, limits, timeout)
-        return pid
-    cpu = max(1, math.ceil(timeout))
-    wrapped = [
-        PRLIMIT,
-        f"--cpu={cpu}:{cpu + 1}",
-        f"--data={int(limits['memory_mb']) << 20}",
-        f"--fsize={int(limits['file_size_mb']) << 20}",
-        f"--nofile={int(limits['nofile'])}",
-        f"--nproc={int(limits['nproc'])}",
-        "--core=0",
-        "--",
-        *argv,
-    ]
+def _spawn(argv: list[str], env: dict, fds: tuple[int, int, int]) -> int:
+    """Start one step: posix_spawn in a new session, default signal dispositions, only fds 0-2 (every
+    other descriptor of the server is O_CLOEXEC). Its rlimits are the sandbox's own hard limits, which
+    nothing inside can raise; its wall clock is the server's. (Forking this Python process instead
+    would cost milliseconds per step in copy-on-write faults.)"""
     actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(fds)]
-    return os.posix_spawn(
-        PRLIMIT, wrapped, env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS
-    )
+    return os.posix_spawnp(argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS)
 
 
 def _run_step(job_dir: str, step: dict, limits: dict, env: dict) -> dict:
@@ -159,7 +121,7 @@ def _run_step(job_dir: str, step: dict, limits: dict, env: dict) -> dict:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        pid = _spawn(list(step["argv"]), env, (in_r, out_w, err_w), limits, timeout)
+        pid = _spawn(list(step["argv"]), env, (in_r, out_w, err_w))
     except OSError as exc:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w, src):
             if fd is not None and fd >= 0:
@@ -249,14 +211,7 @@ def serve(job_dir: str, proto_in: int, proto_out: int, layout: dict) -> None:
 
 def main() -> None:
     job_dir = os.path.abspath(sys.argv[1])
-    inside.prctl(inside.PR_SET_DUMPABLE, 0)
-    inside.prctl(inside.PR_SET_CHILD_SUBREAPER, 1)
-    inside.prctl(inside.PR_SET_PDEATHSIG, signal.SIGKILL)
-    proto_in = os.dup(0)
-    proto_out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)
+    proto_in, proto_out = inside.become_server()
     os.chdir(job_dir)
     layout = inside.layout_of(job_dir)
     clean = all([inside.wipe(root, layout[root]) for root in layout])

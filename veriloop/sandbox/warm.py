@@ -115,6 +115,18 @@ def to_job_result(reply: dict[str, Any], limits: Limits) -> JobResult:
     )
 
 
+def lost_result(wall_s: float, hung: bool, what: str) -> JobResult:
+    """The result of a request whose sandbox died, hung past the grace period or garbled the protocol."""
+    return JobResult(
+        exit_code=None,
+        signal=signal.SIGKILL,
+        stderr=f"veriloop: the {what} died during this job\n",
+        wall_s=wall_s,
+        killed="timeout" if hung else "signal",
+        backend="local-warm",
+    )
+
+
 class WarmSandbox:
     """One sandbox running a server; `request()` sends one request and waits for its reply."""
 

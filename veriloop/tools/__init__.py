@@ -1,10 +1,12 @@
 """EDA tools over the sandbox, each returning a typed report that records the tool version.
 
-- `icarus.simulate(sources, top="tb", timeout_s=30) -> SimReport`
+- `icarus.simulate(sources, top="tb", timeout_s=30) -> SimReport` (compile + simulate: one staged job)
 - `verilator.lint(sources, top=None) -> LintReport`
 - `yosys.synthesize(sources, top, liberty=None) -> SynthReport`
 - `equiv.check_equivalence(a, b, top, ...) -> EquivReport`
 - `grading.grade_testbench(design_sv, testbench_sv, ref_sv=None, top="tb", timeout_s=30) -> GradeReport`
+- `grading.grade_many(items, workers=0) -> list[GradeReport]` (parallel, longest expected first;
+  costs from `simcost`)
 - `versions() -> dict[str, str | None]` (cached)
 
 `sources` is `{file name: text}` or a list of host paths. Every tool runs inside

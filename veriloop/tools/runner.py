@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -31,9 +32,21 @@ def which(tool: str) -> str | None:
     return shutil.which(tool) or shutil.which(tool, path=str(Path(sys.prefix) / "bin"))
 
 
+_found: dict[tuple[str, str, str], str] = {}
+
+
 def require(tool: str) -> str:
-    """The tool's host path, or ToolMissingError with an install hint."""
+    """The tool's host path, or ToolMissingError with an install hint (found paths are remembered
+    per PATH and Python prefix)."""
+    import sys
+
+    key = (tool, os.environ.get("PATH", ""), sys.prefix)
+    found = _found.get(key)
+    if found is not None and os.path.exists(found):
+        return found
     found = which(tool)
+    if found is not None:
+        _found[key] = found
     if found is None:
         raise ToolMissingError(
             f"{tool} is not installed (not found on PATH).",
