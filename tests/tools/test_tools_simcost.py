@@ -31,6 +31,17 @@ def test_estimate_counts_requested_cycles_times_design_size() -> None:
     assert simcost.estimate("no waits", "") == 1.0
 
 
+def test_loop_bodies_count_once_per_trip() -> None:
+    straight = "always @(posedge clk) begin a <= b; end"
+    assert simcost.work(straight) == len(straight)
+    body = " begin x[i][j] <= y; end"
+    nested = "always @(posedge clk) for (int i=0;i<16;i++) for (int j=0;j<16;j++)" + body
+    # the outer body is " for (...)" + body: its leading blank, then the inner loop's 16 trips
+    assert simcost.work(nested) == len("always @(posedge clk) ") + 16 * (1 + 16 * len(body))
+    unknown = "for (i = 0; i < WIDTH; i = i + 1) y[i] = x[i];"
+    assert simcost.work(unknown) == len(" y[i] = x[i];")  # a non-constant bound counts one trip
+
+
 def test_history_scales_estimates_and_survives_reload(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     h = simcost.History(path)

@@ -4,8 +4,9 @@
 then costs no sandbox start-up at all, which is what makes sandboxed grading as fast as running the
 tools bare. Every request still gets a fresh, empty job dir, the sandbox's hard rlimits (one pool
 per limits profile) and its own wall clocks, and after it no process, file or IPC object of it is
-left (the sandbox is recycled otherwise; see `step_server.py`). `run_as_jobs` is the fallback (docker, rlimits-only, extra binds or network):
-each step is an ordinary job and the files it leaves are carried to the next one.
+left (the sandbox is recycled otherwise; see `step_server.py`). `run_as_jobs` is the fallback
+(docker, rlimits-only, extra binds or network): each step is an ordinary job and the files it
+leaves are carried to the next one.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ first fixes that, given a cost per testbench:
 - measured: the simulation seconds of earlier gradings against the same testbench (+ reference),
   kept in `$XDG_CACHE_HOME/veriloop/sim-costs.json` (`History`);
 - otherwise estimated from the text: the clock cycles the testbench asks for (`repeat (N)` counts,
-  doubled for both-edge waits) times the size of the design (the larger of design and reference),
-  scaled to seconds by the median ratio seen on testbenches that have both (`History.expected`).
+  doubled for both-edge waits) times the work of the design per cycle (the larger of design and
+  reference): its size in characters, where the body of a procedural `for` loop with a constant
+  bound counts once per iteration (Icarus runs such loops at simulation time); scaled to seconds by
+  the median ratio seen on testbenches that have both (`History.expected`).
 
 Only the order of work depends on this, never a verdict.
 """
@@ -26,6 +28,10 @@ import threading
 from pathlib import Path
 
 _REPEAT_RE = re.compile(r"repeat\s*\(\s*(\d+)\s*\)\s*(@\s*\([^)]*\))?")
+_FOR_RE = re.compile(r"\bfor\s*\(([^;]*);([^;]*);[^)]*\)")
+_BOUND_RE = re.compile(r"(?:<=?|!=)\s*(\d+)\s*$")
+_BLOCK_RE = re.compile(r"\b(begin|end)\b|;")
+_MAX_TRIPS = 1 << 16
 _SAVE_EVERY = 64
 
 
@@ -34,13 +40,46 @@ def key(testbench: str, ref: str | None = None) -> str:
     return hashlib.sha256((testbench + "\0" + (ref or "")).encode()).hexdigest()[:20]
 
 
+def _body_end(text: str, start: int) -> int:
+    """Where the statement starting at `start` ends: its matching `end`, or its first `;`."""
+    nested = _FOR_RE.match(text, start + len(text[start:]) - len(text[start:].lstrip()))
+    if nested:
+        return _body_end(text, nested.end())
+    depth = 0
+    for m in _BLOCK_RE.finditer(text, start):
+        if m[1] == "begin":
+            depth += 1
+        elif m[1] == "end":
+            depth -= 1
+            if depth <= 0:
+                return m.end()
+        elif depth == 0:
+            return m.end()
+    return len(text)
+
+
+def work(text: str) -> float:
+    """Characters executed per pass over `text`: a loop body with a constant bound counts per trip."""
+    total = 0.0
+    pos = 0
+    for m in _FOR_RE.finditer(text):
+        if m.start() < pos:
+            continue  # inside a loop already counted
+        bound = _BOUND_RE.search(m[2].strip())
+        trips = min(int(bound[1]), _MAX_TRIPS) if bound else 1
+        end = _body_end(text, m.end())
+        total += (m.start() - pos) + trips * work(text[m.end() : end])
+        pos = end
+    return total + (len(text) - pos)
+
+
 def estimate(testbench: str, design: str = "", ref: str | None = None) -> float:
-    """Cycles the testbench requests times the design's size in characters (arbitrary units, >= 1)."""
+    """Cycles the testbench requests times the design's work per cycle (arbitrary units, >= 1)."""
     cycles = 0
     for count, event in _REPEAT_RE.findall(testbench):
         both = bool(event) and "posedge" in event and "negedge" in event
         cycles += int(count) * (2 if both else 1)
-    size = max(len(design), len(ref or ""), 1)
+    size = max(work(design), work(ref or ""), 1.0)
     return float(max(cycles, 1) * size)
 
 
