@@ -90,3 +90,13 @@ def test_every_fault_is_survived_and_counted(
         # Every killed/crashed/exited stage retired its worker; the run went on with fresh ones.
         assert executor["recycled"] + executor["lost"] >= 5, executor
         assert executor["started"] >= 6, executor
+
+
+def test_backend_fault_reads_the_status_not_the_port() -> None:
+    from veriloop.errors import BackendError
+    from veriloop.evolve.controller import backend_fault
+
+    at_port = "Backend 'fake' at http://127.0.0.1:42937/v1 kept failing (HTTP 500) after 2 tries."
+    assert backend_fault(BackendError(at_port)) == "backend_5xx"
+    limited = "Backend 'fake' kept rate-limiting the request (HTTP 429) after 2 tries."
+    assert backend_fault(BackendError(limited)) == "backend_429"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,9 +137,9 @@ def backend_fault(exc: BackendError) -> str:
     msg = exc.message
     if isinstance(exc, MalformedReply) and "empty" in msg:
         return "empty_reply"
-    if "429" in msg:
+    if re.search(r"\bHTTP 429\b", msg):  # not just "429": the base URL's port may contain it
         return "backend_429"
-    if "HTTP 5" in msg:
+    if re.search(r"\bHTTP 5\d\d\b", msg):
         return "backend_5xx"
     return "backend_error"
 
