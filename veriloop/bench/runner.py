@@ -166,11 +166,7 @@ class BenchRunner:
         would decide when the run ends); stable, so equal costs keep the run's order."""
         from veriloop.tools import simcost
 
-        hist = simcost.history()
-        cost: dict[str, float] = {}
-        for pid, problem in self.problems.items():
-            units = simcost.estimate(problem.testbench, "", problem.ref)
-            cost[pid] = hist.expected(simcost.key(problem.testbench, problem.ref), units)
+        cost = {pid: simcost.expected_s(p.testbench, "", p.ref) for pid, p in self.problems.items()}
         return sorted(keys, key=lambda k: -cost.get(k[0], 0.0))
 
     async def _worker(self, backend: str, queue: asyncio.Queue[Key]) -> None:

@@ -34,12 +34,7 @@ ZYGOTE_FILE = "_veriloop_zygote.py"
 _HERE = Path(__file__).resolve().parent
 DEFAULT_MAX_USES = 256
 
-__all__ = ["DEFAULT_MAX_USES", "PoolStats", "WarmPool", "to_job_result", "warm_available"]
-
-
-def warm_available() -> bool:
-    """Warm workers need bubblewrap to accept at least --cap-drop ALL (probed once)."""
-    return local.hardening_flags() is not None
+__all__ = ["DEFAULT_MAX_USES", "PoolStats", "WarmPool", "to_job_result"]
 
 
 def _start_worker(problem: Problem, shared: Path) -> WarmSandbox:

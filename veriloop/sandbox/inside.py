@@ -1,11 +1,13 @@
 """Process supervision INSIDE a long-lived sandbox (stdlib only): framing, child limits, kill, wipe.
 
 Shipped read-only into warm sandboxes next to the server that imports it (`_veriloop_inside.py`);
-veriloop's own process imports it only for `limit_child`'s tests. Used by the evolve zygote and by
-the step server of staged jobs:
+veriloop's own process never calls it. Used by the evolve zygote and by the step server of staged
+jobs:
 
 - `send`/`recv`: the host protocol, a 4-byte big-endian length + JSON, one request, one reply;
-- `limit_child`: in a forked child, the job's rlimits (CPU, DATA, FSIZE, NOFILE, NPROC, no core);
+- `become_server`: a server's start-up (non-dumpable, subreaper, protocol off fds 0 and 1);
+- `limit_child`: in a forked zygote child, the job's rlimits (CPU, DATA, FSIZE, NOFILE, NPROC,
+  no core);
 - `drain`: read a child's two pipes under a cap until they close, the deadline or runaway output;
 - `reap`: wait4 the child (status, CPU seconds), SIGKILL its group past a grace period;
 - `kill_others`/`wipe`/`ipc_clean`: after each request nothing the child started, wrote or created

@@ -106,9 +106,6 @@ class StepPool:
         )
         return WarmSandbox(job, what="warm sandbox", hint="Check `veriloop sandbox` diagnostics.")
 
-    def prestart(self) -> None:
-        self._slots.prestart()
-
     def run(self, job: StagedJob) -> list[JobResult]:
         if profile(job.limits) != profile(self.limits):
             raise ValueError("this warm pool runs jobs with other limits; use staged.pool(size, limits)")

@@ -163,7 +163,6 @@ class WarmSandbox:
             tail = self.stderr_tail()
             self.close()
             raise SandboxError(f"A {what} did not start" + (f": {tail}" if tail else "."), hint=hint)
-        self.hello = ready
 
     def stderr_tail(self) -> str:
         with contextlib.suppress(OSError, ValueError):

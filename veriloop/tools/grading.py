@@ -168,9 +168,7 @@ def grade_testbench(
     elif category == "no_summary":
         detail = "the testbench's own summary line never appeared (early $finish, crash or forged output)"
     log = rep.log_tail.replace(f"VERILOOP-{nonce} ", "")
-    simcost.history().record(
-        simcost.key(testbench_sv, ref_sv), res.wall_s, simcost.estimate(testbench_sv, design_sv, ref_sv)
-    )
+    simcost.record(testbench_sv, design_sv, ref_sv, res.wall_s)
     return GradeReport(
         passed=category == "pass",
         category=category,
@@ -198,10 +196,6 @@ class GradeItem(BaseModel):
     timeout_s: float = 30.0
     data_files: dict[str, str | bytes] | None = None
 
-    def expected_s(self) -> float:
-        units = simcost.estimate(self.testbench_sv, self.design_sv, self.ref_sv)
-        return simcost.history().expected(simcost.key(self.testbench_sv, self.ref_sv), units)
-
 
 def grade_many(
     items: Sequence[GradeItem],
@@ -216,7 +210,8 @@ def grade_many(
 
     slots = int(getattr(get_sandbox(), "slots", 0) or 0)
     workers = workers or slots or (os.cpu_count() or 1)
-    order = simcost.longest_first([it.expected_s() for it in items])
+    costs = [simcost.expected_s(it.testbench_sv, it.design_sv, it.ref_sv) for it in items]
+    order = simcost.longest_first(costs)
     reports: list[GradeReport | None] = [None] * len(items)
 
     def one(i: int) -> None:

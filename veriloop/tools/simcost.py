@@ -168,6 +168,16 @@ def history() -> History:
         return _shared
 
 
+def expected_s(testbench: str, design: str = "", ref: str | None = None) -> float:
+    """Expected simulation seconds of grading `design` against this testbench (and reference)."""
+    return history().expected(key(testbench, ref), estimate(testbench, design, ref))
+
+
+def record(testbench: str, design: str, ref: str | None, seconds: float) -> None:
+    """Remember how long grading `design` against this testbench (and reference) simulated."""
+    history().record(key(testbench, ref), seconds, estimate(testbench, design, ref))
+
+
 def longest_first(costs: list[float]) -> list[int]:
     """Indices in decreasing expected cost (stable for ties)."""
     return sorted(range(len(costs)), key=lambda i: -costs[i])

@@ -40,9 +40,9 @@ class LocalExecutor:
         self.sandbox = sandbox or get_sandbox(cfg)
         self.isolation: Isolation = isolation
         if isolation == "warm":
-            from veriloop.evolve.workers import warm_available
+            from veriloop.sandbox import warm
 
-            if sandbox is not None or describe(cfg).mode != "local" or not warm_available():
+            if sandbox is not None or describe(cfg).mode != "local" or not warm.available():
                 self.isolation = "per-candidate"
         self.max_uses = max_uses
         self._pools: dict[str, Any] = {}
