@@ -124,19 +124,14 @@ def _locked(lock: Path, wait_s: float) -> Iterator[bool]:
     """An exclusive flock on `lock`; yields False when it could not be had within `wait_s`."""
     import fcntl
 
+    from veriloop.flock import wait_exclusive
+
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.2)
+        if not wait_exclusive(fd, wait_s, poll_s=0.2):
+            yield False
+            return
         try:
             yield True
         finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from veriloop.errors import InputError, StoreError, VeriloopError
+from veriloop.flock import wait_exclusive
 from veriloop.knowledge import fusion
 from veriloop.knowledge.chunking import SUPPORTED, chunk_file, chunk_text, file_hash
 from veriloop.knowledge.lexical import LexicalIndex
@@ -326,28 +327,19 @@ class KnowledgeStore:
                 self._release_lock()
 
     def _acquire_lock(self) -> None:
-        import fcntl
-
         lock = self.path / LOCK_FILE
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"Cannot lock the knowledge store at {self.path}: {exc.strerror}.") from None
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                    os.close(fd)
-                    who = f" (pid {holder})" if holder.isdigit() else ""
-                    raise StoreError(
-                        f"The knowledge store at {self.path} is locked by another process{who}.",
-                        hint="Wait for the other veriloop process to finish and retry; nothing was changed.",
-                    ) from None
-                time.sleep(0.05)
+        if not wait_exclusive(fd, LOCK_WAIT_S, poll_s=0.05):
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise StoreError(
+                f"The knowledge store at {self.path} is locked by another process{who}.",
+                hint="Wait for the other veriloop process to finish and retry; nothing was changed.",
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
