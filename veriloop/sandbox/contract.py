@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from abc import ABC, abstractmethod
 from typing import Literal
 
@@ -102,6 +104,11 @@ class Sandbox(ABC):
 
     name: str = "abstract"
     contained: bool = True
+
+    def __init__(self, max_parallel: int = 0) -> None:
+        self.slots = max_parallel or os.cpu_count() or 2
+        """How many jobs run at once (0 = one per CPU core); `_gate` holds the rest back."""
+        self._gate = threading.BoundedSemaphore(self.slots)
 
     @abstractmethod
     def run(self, job: Job) -> JobResult:

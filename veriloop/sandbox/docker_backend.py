@@ -10,7 +10,6 @@ quickly (short socket timeout) so that `doctor` and backend selection never hang
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,9 +66,7 @@ class DockerSandbox(Sandbox):
                 hint='Start a Docker engine, or set [sandbox] backend = "local".',
             )
         self.image = image
-        import os
-
-        self._gate = threading.BoundedSemaphore(max_parallel or os.cpu_count() or 2)
+        super().__init__(max_parallel)
 
     def run(self, job: Job) -> JobResult:
         host_dir = jobdir.create(job.files)

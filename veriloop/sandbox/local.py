@@ -25,7 +25,6 @@ import functools
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -180,11 +179,6 @@ class LocalSandbox(Sandbox):
 
     name = "local"
     contained = True
-
-    def __init__(self, max_parallel: int = 0) -> None:
-        slots = max_parallel or os.cpu_count() or 2
-        self._gate = threading.BoundedSemaphore(slots)
-        self.slots = slots
 
     def run(self, job: Job) -> JobResult:
         host_dir = jobdir.create(job.files)

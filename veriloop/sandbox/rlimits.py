@@ -8,9 +8,6 @@ pids cgroup is available (then they are killed with the group).
 
 from __future__ import annotations
 
-import os
-import threading
-
 from veriloop.sandbox import cgroup, jobdir
 from veriloop.sandbox.contract import Job, JobResult, Sandbox
 from veriloop.sandbox.local import base_env
@@ -22,11 +19,6 @@ class RlimitsSandbox(Sandbox):
 
     name = "rlimits"
     contained = False
-
-    def __init__(self, max_parallel: int = 0) -> None:
-        slots = max_parallel or os.cpu_count() or 2
-        self._gate = threading.BoundedSemaphore(slots)
-        self.slots = slots
 
     def run(self, job: Job) -> JobResult:
         host_dir = jobdir.create(job.files)
