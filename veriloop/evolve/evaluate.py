@@ -213,20 +213,3 @@ def evaluate_code(
         if not state.add(i, parse_stage(result, nonce), result.wall_s):
             break
     return state.outcome
-
-
-async def aevaluate_code(
-    problem: Problem, code: str, *, sandbox: Sandbox | None = None, stage_timeouts: list[float] | None = None
-) -> EvalOutcome:
-    """evaluate_code without blocking the event loop."""
-    if sandbox is None:
-        from veriloop.sandbox import get_sandbox
-
-        sandbox = get_sandbox()
-    state = CascadeState(problem)
-    for i, timeout in enumerate(_timeouts(problem, stage_timeouts)):
-        nonce = secrets.token_hex(16)
-        result = await sandbox.arun(stage_job(problem, code, i, nonce, timeout))
-        if not state.add(i, parse_stage(result, nonce), result.wall_s):
-            break
-    return state.outcome
