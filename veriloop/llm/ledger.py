@@ -22,32 +22,29 @@ def cost_of(
     ) / _MILLION
 
 
-class UsageLine(BaseModel):
+class UsageTotals(BaseModel):
+    """Sums of LLM calls: counts, tokens, dollars (float and exact decimal) and latency."""
+
+    calls: int = 0
+    failures: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_usd_exact: str = "0"
+    latency_s: float = 0.0
+
+
+class UsageLine(UsageTotals):
     """Sums for one backend/model pair."""
 
     backend: str
     model: str
-    calls: int = 0
-    failures: int = 0
-    retries: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_usd_exact: str = "0"
-    latency_s: float = 0.0
 
 
-class UsageSnapshot(BaseModel):
+class UsageSnapshot(UsageTotals):
     """Totals of a run so far, and the same per backend/model."""
 
-    calls: int = 0
-    failures: int = 0
-    retries: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_usd_exact: str = "0"
-    latency_s: float = 0.0
     by_backend: list[UsageLine] = Field(default_factory=list)
 
     @property
