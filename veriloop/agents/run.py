@@ -53,16 +53,21 @@ def read_text_arg(value: str | Path | None, what: str) -> str | None:
             path = Path(value)
     if path is None:
         return str(value)
+    return read_input_file(path, what)
+
+
+def read_input_file(path: Path, what: str) -> str:
+    """The non-empty UTF-8 text of a file the user named; one clear InputError sentence otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"The {what} file {path} does not exist.") from None
     except IsADirectoryError:
         raise InputError(f"The {what} path {path} is a directory, not a file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"The {what} file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}."
-        ) from None
+    except UnicodeDecodeError:
+        raise InputError(f"The {what} file {path} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise InputError(f"The {what} file {path} cannot be read: {exc.strerror}.") from None
     if not text.strip():
         raise InputError(f"The {what} file {path} is empty.")
     return text

@@ -8,7 +8,6 @@ from typing import Any
 import typer
 
 from veriloop import ui
-from veriloop.errors import InputError
 
 
 def _spec_text(spec: str) -> str:
@@ -24,19 +23,9 @@ def _spec_text(spec: str) -> str:
     )
     if not (is_file or looks_like_path):
         return spec
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"The spec file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise InputError(f"The spec path {path} is a directory, not a file.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"The spec file {path} is not UTF-8 text.") from None
-    except OSError as exc:
-        raise InputError(f"The spec file {path} cannot be read: {exc.strerror}.") from None
-    if not text.strip():
-        raise InputError(f"The spec file {path} is empty.")
-    return text
+    from veriloop.agents.run import read_input_file
+
+    return read_input_file(path, "spec")
 
 
 def design(
