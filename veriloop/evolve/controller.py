@@ -174,14 +174,7 @@ class Controller:
         self.progress = progress
         self.progress_task: Any = None
         self.templates = Templates(
-            [
-                d
-                for d in (
-                    problem.templates_dir,
-                    Path(options.templates_dir) if options.templates_dir else None,
-                )
-                if d is not None
-            ]
+            [Path(options.templates_dir)] if options.templates_dir else [], problem=problem
         )
         self.diff_based = problem.evolution.diff_based if options.diff_based is None else options.diff_based
         self.state = _State()

@@ -48,6 +48,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from veriloop.errors import InputError
+from veriloop.evolve import problem_files
 
 START_MARK = "EVOLVE-BLOCK-START"
 END_MARK = "EVOLVE-BLOCK-END"
@@ -189,13 +190,12 @@ def _bad(problem: str, file: Path, why: str) -> InputError:
     )
 
 
-def _stages_of(evaluator: Path, problem: str) -> list[str]:
+def _stages_of(source: str, evaluator: Path, problem: str) -> tuple[list[str], set[str]]:
+    """The stage functions evaluator.py defines (in cascade order) and all its top-level function names."""
     try:
-        tree = ast.parse(evaluator.read_text(encoding="utf-8"), filename=str(evaluator))
+        tree = ast.parse(source, filename=str(evaluator))
     except SyntaxError as exc:
         raise _bad(problem, evaluator, f"syntax error on line {exc.lineno}: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(problem, evaluator, f"cannot be read ({exc})") from None
     names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
     stages: list[str] = []
     k = 1
@@ -203,9 +203,9 @@ def _stages_of(evaluator: Path, problem: str) -> list[str]:
         stages.append(f"evaluate_stage{k}")
         k += 1
     if stages:
-        return stages
+        return stages, names
     if "evaluate" in names:
-        return ["evaluate"]
+        return ["evaluate"], names
     raise _bad(
         problem, evaluator, "it defines neither evaluate(program_path) nor evaluate_stage1(program_path)"
     )
@@ -215,9 +215,10 @@ def _openevolve_config(path: Path, problem: str) -> tuple[dict[str, Any], str]:
     """The shared subset of an OpenEvolve config.yaml, as our section dicts, and its system message."""
     import yaml
 
+    text = problem_files.read_text(path.parent, path.name, problem)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
         raise _bad(problem, path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise _bad(problem, path, "the top level must be a mapping")
@@ -267,41 +268,43 @@ def _openevolve_config(path: Path, problem: str) -> tuple[dict[str, Any], str]:
 
 
 def load_problem(path: str | Path) -> Problem:
-    """Read a problem directory; any malformed part raises InputError naming the file and problem."""
-    root = Path(path).expanduser()
-    name = root.name or str(root)
-    if not root.is_dir():
+    """Read a problem directory; any malformed part raises InputError naming the file and problem.
+
+    Every file is read through `problem_files`: nothing is read through a link that leads out of
+    the directory, and only regular files are read.
+    """
+    given = Path(path).expanduser()
+    name = given.name or str(given)
+    if not given.is_dir():
         raise InputError(
-            f"Problem directory {root} does not exist.",
+            f"Problem directory {given} does not exist.",
             hint="Give a directory holding initial_program.* and evaluator.py.",
         )
-    programs = sorted(p for p in root.glob("initial_program.*") if p.is_file())
+    root = given.resolve()
+    programs = problem_files.names(root, "initial_program.*")
     if not programs:
         raise InputError(
-            f"Problem '{name}' has no initial_program.* file in {root}.",
+            f"Problem '{name}' has no initial_program.* file in {given}.",
             hint="OpenEvolve problems need initial_program.py (or .v, ...) with EVOLVE-BLOCK markers.",
         )
-    program = programs[0]
+    program = root / programs[0]
     evaluator = root / "evaluator.py"
-    if not evaluator.is_file():
+    if not problem_files.exists(root, evaluator.name):
         raise InputError(
-            f"Problem '{name}' has no evaluator.py in {root}.",
+            f"Problem '{name}' has no evaluator.py in {given}.",
             hint="Add evaluator.py defining evaluate(program_path) -> dict with combined_score.",
         )
-    try:
-        code = program.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(name, program, f"cannot be read as UTF-8 text ({exc})") from None
+    code = problem_files.read_text(root, program.name, name)
     try:
         find_blocks(code)
     except ValueError as exc:
         raise _bad(name, program, str(exc)) from None
-    stages = _stages_of(evaluator, name)
+    stages, evaluator_names = _stages_of(problem_files.read_text(root, evaluator.name, name), evaluator, name)
 
     sections: dict[str, Any] = {"evolution": {}, "evaluator": {}, "features": {}}
     sources = [program.name, evaluator.name]
     description = ""
-    cfg = next((root / n for n in ("config.yaml", "config.yml") if (root / n).is_file()), None)
+    cfg = next((root / n for n in ("config.yaml", "config.yml") if problem_files.exists(root, n)), None)
     if cfg is not None:
         from_yaml, description = _openevolve_config(cfg, name)
         for key, vals in from_yaml.items():
@@ -309,14 +312,14 @@ def load_problem(path: str | Path) -> Problem:
         sources.append(cfg.name)
     toml_data = ProblemToml()
     ptoml = root / "problem.toml"
-    if ptoml.is_file():
+    has_toml = problem_files.exists(root, ptoml.name)
+    if has_toml:
+        text = problem_files.read_text(root, ptoml.name, name)
         try:
-            raw = tomllib.loads(ptoml.read_text(encoding="utf-8"))
+            raw = tomllib.loads(text)
             toml_data = ProblemToml.model_validate(raw)
         except tomllib.TOMLDecodeError as exc:
             raise _bad(name, ptoml, f"not valid TOML ({exc})") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _bad(name, ptoml, f"cannot be read ({exc})") from None
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
@@ -333,33 +336,32 @@ def load_problem(path: str | Path) -> Problem:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        src = cfg if cfg is not None and not ptoml.is_file() else (ptoml if ptoml.is_file() else root)
+        src = cfg if cfg is not None and not has_toml else (ptoml if has_toml else root)
         raise _bad(name, src, f"{where}: {err['msg']}") from None
     language = toml_data.language or _LANG_BY_EXT.get(
         program.suffix.lower(), program.suffix.lstrip(".") or "text"
     )
     templates = root / "templates"
+    if problem_files.exists(root, templates.name):
+        for tmpl in ("system.tmpl", "diff_user.tmpl", "rewrite_user.tmpl"):
+            if problem_files.exists(root, f"templates/{tmpl}"):
+                problem_files.read_text(root, f"templates/{tmpl}", name)  # refused now, not mid-run
     return Problem(
         name=toml_data.name or re.sub(r"\s+", "_", name),
-        path=root.resolve(),
+        path=root,
         program_file=program.name,
         language=language,
         initial_code=code,
-        evaluator_path=evaluator.resolve(),
+        evaluator_path=evaluator,
         stages=stages
         if evaluator_settings.cascade
-        else (["evaluate"] if "evaluate" in _names(evaluator) else stages),
+        else (["evaluate"] if "evaluate" in evaluator_names else stages),
         description=toml_data.description or description,
         workload=toml_data.workload,
         metric_directions=dict(toml_data.metrics),
         features=features,
         evaluator=evaluator_settings,
         evolution=evolution,
-        templates_dir=templates.resolve() if templates.is_dir() else None,
+        templates_dir=templates if problem_files.exists(root, templates.name) else None,
         sources=sources,
     )
-
-
-def _names(evaluator: Path) -> set[str]:
-    tree = ast.parse(evaluator.read_text(encoding="utf-8"))
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}

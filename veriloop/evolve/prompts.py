@@ -7,6 +7,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from veriloop.evolve import problem_files
 from veriloop.evolve.database import ProgramRow
 from veriloop.evolve.problem import Problem
 from veriloop.llm.contract import CompletionRequest, Message
@@ -17,16 +18,24 @@ ARTIFACT_CHARS = 3000
 
 
 class Templates:
-    """The three prompt templates; a problem's templates/ dir (or an explicit dir) overrides by name."""
+    """The three prompt templates; a problem's templates/ dir, then an explicit dir, override by name.
 
-    def __init__(self, override_dirs: list[Path] | None = None) -> None:
+    The problem's own templates are read through `problem_files` (no link out of the problem
+    directory is followed); `override_dirs` are the user's own (`--templates`).
+    """
+
+    def __init__(self, override_dirs: list[Path] | None = None, problem: Problem | None = None) -> None:
         self.text: dict[str, Template] = {}
         for name in TEMPLATE_NAMES:
-            src = TEMPLATE_DIR / name
+            text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+            if problem is not None and problem.templates_dir is not None:
+                rel = f"{problem.templates_dir.name}/{name}"
+                if problem_files.exists(problem.path, rel):
+                    text = problem_files.read_text(problem.path, rel, problem.name)
             for d in override_dirs or []:
                 if d is not None and (Path(d) / name).is_file():
-                    src = Path(d) / name
-            self.text[name] = Template(src.read_text(encoding="utf-8"))
+                    text = (Path(d) / name).read_text(encoding="utf-8")
+            self.text[name] = Template(text)
 
     def render(self, name: str, values: dict[str, Any]) -> str:
         return self.text[name].safe_substitute(values)
