@@ -1,20 +1,29 @@
 """Honest grading of a design against a trusted testbench: the design cannot forge a pass.
 
-How: every run draws a random nonce and rewrites the trusted testbench's summary display
-`$display("Mismatches: ...")` to `$display("VERILOOP-<nonce> Mismatches: ...")`. Compilation and
-simulation are two steps of one sandboxed job (`icarus.compile_and_run`): before the simulation
-starts, the sources are deleted and the compiled program (which contains the nonce) reaches
-`vvp -n /dev/stdin` through a pipe, already consumed when the design starts running, so the design
-can neither read the nonce nor print the tagged line. A sample passes only when exactly one
-nonce-tagged summary appears and it says 0 mismatches in >0 samples. A design that prints
-"Mismatches: 0 in 1 samples" itself, or calls `$finish` early, gets `no_summary`. The testbench's
-top module is renamed to a nonce-derived name, so absolute names into the testbench
-(`tb.stats1.errors`) do not resolve; upward names (`good1.out`) fail because the design's top is
-also elaborated as a root of its own (`_design_roots`); a design module named like a testbench
-object is refused (`_name_clashes`).
+Three layers, each enough to stop a class of forgery on its own:
 
-Categories: pass / syntax (does not compile) / mismatch / timeout / tool_error (sandbox kill,
-crash, unusable testbench) / no_summary.
+1. Screening (`screen.screen_design`, a real parser): the design's preprocessed text may only use
+   pure system functions and printing, may only name what it declares, may not `include or leave
+   an `ifdef open, and may not define names the testbench or reference use. A refusal is its own
+   category, `illegal`, with the reasons. What passes is compiled as pyslang printed it (macros
+   expanded, directives gone), after the trusted files, so no design-side directive reaches them.
+2. A nonce: every run draws a random nonce and rewrites the trusted testbench's summary display
+   `$display("Mismatches: ...")` to `$display("VERILOOP-<nonce> Mismatches: ...")`. Compilation and
+   simulation are two steps of one sandboxed job (`icarus.compile_and_run`): the sources are deleted
+   before the simulation and the compiled program reaches `vvp` through a pipe. The nonce is in no
+   module or instance name, and the design can open no file, so nothing it can observe reveals it.
+   A pass needs exactly one tagged summary with 0 mismatches, a clean exit and no capped output.
+3. The sample count: the golden reference (given, or VerilogEval's reference renamed to the module
+   the testbench expects) is graded once on the same testbench and its count cached per setup
+   (`expected`); a pass needs exactly that count. Without a golden reference the count is not
+   cross-checked, and the report says so (`samples_checked=False`).
+
+The design's modules that the testbench instantiates are also elaborated as roots of their own
+(`-s`): an upward name that slipped past the parser then has nowhere to resolve.
+
+Categories: pass / illegal (refused before running) / syntax (does not parse or compile) / mismatch /
+timeout / tool_error (sandbox kill, crash, unusable testbench) / no_summary (no trustworthy summary:
+missing, duplicated, capped output, or a sample count that differs from the golden reference's).
 """
 
 from __future__ import annotations
@@ -27,12 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
-from veriloop.tools import simcost
+from veriloop.tools import expected, simcost
 from veriloop.tools.icarus import OutputHint, SimCategory, compile_and_run, report_from_run
+from veriloop.tools.screen import TrustedNames, screen_design, trusted_names
 from veriloop.tools.versions import version
+from veriloop.tools.vsource import read, rename_unit
 
 _DISPLAY_RE = re.compile(r'(\$display\s*\(\s*")(\s*Mismatches:)')
-_TB_MODULE_RE = re.compile(r"\bmodule\s+tb\b")
 
 
 class GradeReport(BaseModel):
@@ -42,6 +52,10 @@ class GradeReport(BaseModel):
     category: SimCategory
     mismatches: int | None = None
     samples: int | None = None
+    expected_samples: int | None = None
+    """The golden reference's sample count on this testbench (None: no golden reference)."""
+    samples_checked: bool = False
+    """True when `samples` was compared with `expected_samples`."""
     first_mismatch_time: int | None = None
     hints: list[OutputHint] = Field(default_factory=list)
     log_tail: str = ""
@@ -51,55 +65,93 @@ class GradeReport(BaseModel):
     sim_s: float = 0.0
     contained: bool = True
     detail: str = ""
+    reasons: list[str] = Field(default_factory=list)
+    """Why an `illegal` design was refused (one sentence each)."""
 
 
-def tag_testbench(testbench_sv: str, nonce: str, top: str = "tb") -> tuple[str, str]:
-    """(tagged testbench, new top name). Raises ValueError when the summary display is not exactly one."""
+def tag_testbench(testbench_sv: str, nonce: str) -> str:
+    """The testbench with its summary display tagged. Raises ValueError unless there is exactly one."""
     tag = f"VERILOOP-{nonce} "
     tagged, count = _DISPLAY_RE.subn(lambda m: m[1] + tag + m[2].lstrip(), testbench_sv)
     if count != 1:
         raise ValueError(f"the testbench must print exactly one 'Mismatches:' summary (found {count})")
-    new_top = top
-    module_re = re.compile(rf"\bmodule\s+{re.escape(top)}\b")
-    if len(module_re.findall(tagged)) == 1:
-        # Rename the top everywhere (declaration, $dumpvars scopes, hierarchical names) consistently.
-        new_top = f"{top}_{nonce}"
-        tagged = re.sub(rf"(?<![\w$.]){re.escape(top)}\b", new_top, tagged)
-    return tagged, new_top
+    return tagged
 
 
-_MODULE_NAME_RE = re.compile(r"\bmodule\s+(\w+)")
+def golden_from_ref(ref_sv: str | None, trusted: TrustedNames) -> str | None:
+    """VerilogEval's convention: a reference defining one module, renamed to the one module the testbench
+    expects from the design, is the golden design. None when that does not apply."""
+    if not ref_sv:
+        return None
+    units = [u for u in read(ref_sv, "ref.sv", defines=()).units if u.kind in ("module", "macromodule")]
+    duts = trusted.dut_types
+    if len(units) != 1 or len(duts) != 1 or units[0].name == duts[0]:
+        return None
+    return rename_unit(ref_sv, units[0].name, duts[0])
 
 
-def _instantiated(name: str, trusted_sv: str) -> bool:
-    """Does the trusted code instantiate a module called `name` (`name [#(...)] inst (`)?"""
-    pattern = rf"(?<![\w$.]){re.escape(name)}\s*(?:#\s*\(|[A-Za-z_]\w*\s*\()"
-    return re.search(pattern, trusted_sv) is not None
-
-
-def _name_clashes(design_sv: str, trusted_sv: str) -> list[str]:
-    """Design modules whose names are testbench identifiers other than the module types it instantiates.
-
-    A design module named like a testbench instance (say `good1`) would otherwise let a hierarchical
-    name in the design (`good1.out`) resolve to the testbench's object once compiled together.
-    """
-    out = set()
-    for name in set(_MODULE_NAME_RE.findall(design_sv)):
-        named = re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", trusted_sv) is not None
-        if named and not _instantiated(name, trusted_sv):
-            out.add(name)
-    return sorted(out)
-
-
-def _design_roots(design_sv: str, trusted_sv: str) -> list[str]:
-    """The design's modules that the testbench instantiates (all of them if it names none).
-
-    Each is elaborated a second time as a root of its own: an upward reference in it or anything it
-    instantiates (`good1.out`, `stats1.errors`) then has nowhere to resolve and compilation fails,
-    while a design that names only its own objects elaborates the same in both places.
-    """
-    defined = list(dict.fromkeys(_MODULE_NAME_RE.findall(design_sv)))
-    return [m for m in defined if _instantiated(m, trusted_sv)] or defined
+def _run(
+    design_text: str,
+    roots: list[str],
+    testbench_sv: str,
+    ref_sv: str | None,
+    top: str,
+    timeout_s: float,
+    data_files: dict[str, str | bytes] | None,
+    vers: dict[str, str | None],
+) -> GradeReport:
+    """Compile (trusted files first, the design last) and simulate once with a fresh nonce."""
+    nonce = secrets.token_hex(12)
+    tb = tag_testbench(testbench_sv, nonce)
+    files = {"tb.sv": tb}
+    if ref_sv is not None:
+        files["ref.sv"] = ref_sv
+    files["design.sv"] = design_text
+    comp, res = compile_and_run(
+        files,
+        top,
+        timeout_s=timeout_s,
+        compile_timeout_s=max(timeout_s, 60.0),
+        data_files=dict(data_files or {}),
+        extra_roots=roots,
+    )
+    if res is None:
+        category: SimCategory = "syntax"
+        if "stopped by the sandbox" in comp.log:
+            category = "timeout" if "timeout" in comp.log else "tool_error"
+        return GradeReport(
+            passed=False, category=category, compile_log=comp.log, log_tail=comp.log,
+            tool_versions=vers, compile_s=comp.wall_s, detail="compilation failed",
+        )
+    tagged_re = re.compile(
+        rf"^VERILOOP-{re.escape(nonce)} Mismatches:\s*(\d+)\s+in\s+(\d+)\s+samples\s*$", re.MULTILINE
+    )
+    rep = report_from_run(res, comp, summary_re=tagged_re, require_summary=True)
+    count = len(tagged_re.findall(res.stdout))
+    category = rep.category
+    detail = ""
+    if res.stdout_truncated or res.killed == "output":
+        category = "no_summary" if category in ("pass", "mismatch", "no_summary") else category
+        detail = "the simulation output exceeded the sandbox's cap, so its summary cannot be trusted"
+    elif category == "pass" and (count != 1 or not rep.samples):
+        category, detail = "no_summary", f"{count} tagged summaries, {rep.samples} samples"
+    elif category == "no_summary":
+        detail = "the testbench's own summary line never appeared (crash or forged output)"
+    return GradeReport(
+        passed=category == "pass",
+        category=category,
+        mismatches=rep.mismatches,
+        samples=rep.samples,
+        first_mismatch_time=rep.first_mismatch_time,
+        hints=rep.hints,
+        log_tail=rep.log_tail.replace(f"VERILOOP-{nonce} ", ""),
+        compile_log=comp.log,
+        tool_versions=vers,
+        compile_s=comp.wall_s,
+        sim_s=res.wall_s,
+        contained=res.contained,
+        detail=detail,
+    )
 
 
 def grade_testbench(
@@ -109,81 +161,65 @@ def grade_testbench(
     top: str = "tb",
     timeout_s: float = 30.0,
     *,
-    nonce: str | None = None,
     data_files: dict[str, str | bytes] | None = None,
+    golden_sv: str | None = None,
 ) -> GradeReport:
-    """Compile design + testbench (+ reference) and simulate; pass only on the nonce-tagged summary.
+    """Screen the design, compile it after the testbench (+ reference), simulate, and read the nonce
+    summary; a pass also needs the golden reference's sample count when there is a golden reference.
 
-    `data_files` (trusted test data such as $readmemh images or `include files) are placed in both the
-    compile and the simulation directory; they must not contain the nonce (they cannot: it is fresh).
-    """
+    `golden_sv` is a known-good design for this testbench (default: derived from `ref_sv`, see
+    `golden_from_ref`). `data_files` (trusted test data such as $readmemh images) are placed in both
+    the compile and the simulation directory."""
     vers = {"iverilog": version("iverilog"), "vvp": version("vvp")}
-    nonce = nonce or secrets.token_hex(12)
-    try:
-        tb, sim_top = tag_testbench(testbench_sv, nonce, top)
-    except ValueError as exc:
-        return GradeReport(passed=False, category="tool_error", detail=str(exc), tool_versions=vers)
-    files = {"design.sv": design_sv, "tb.sv": tb}
-    if ref_sv is not None:
-        files["ref.sv"] = ref_sv
-    extra = dict(data_files or {})
-    clash = _name_clashes(design_sv, testbench_sv + "\n" + (ref_sv or ""))
-    if clash:
+    if len(_DISPLAY_RE.findall(testbench_sv)) != 1:
         return GradeReport(
-            passed=False,
-            category="tool_error",
-            tool_versions=vers,
-            detail=f"the design defines module(s) named like testbench objects: {', '.join(clash)}",
+            passed=False, category="tool_error", tool_versions=vers,
+            detail=(
+                "the testbench must print exactly one 'Mismatches: N in M samples' summary with $display; "
+                "without one there is nothing to grade"
+            ),
         )
-    comp, res = compile_and_run(
-        files,
-        sim_top,
-        timeout_s=timeout_s,
-        compile_timeout_s=max(timeout_s, 60.0),
-        data_files=extra,
-        extra_roots=_design_roots(design_sv, testbench_sv + "\n" + (ref_sv or "")),
-    )
-    if res is None:
-        category: SimCategory = "syntax"
-        if "stopped by the sandbox" in comp.log:
-            category = "timeout" if "timeout" in comp.log else "tool_error"
+    trusted = trusted_names(testbench_sv, ref_sv)
+    scr = screen_design(design_sv, trusted)
+    if not scr.ok:
         return GradeReport(
-            passed=False,
-            category=category,
-            compile_log=comp.log,
-            log_tail=comp.log,
-            tool_versions=vers,
-            compile_s=comp.wall_s,
-            detail="compilation failed",
+            passed=False, category="illegal" if scr.category == "illegal" else "syntax", tool_versions=vers, reasons=scr.reasons,
+            detail="; ".join(scr.reasons)[:2000],
+            compile_log="\n".join(scr.reasons) if scr.category == "syntax" else "",
+            log_tail="\n".join(scr.reasons)[-3000:],
         )
-    tagged_re = re.compile(
-        rf"^VERILOOP-{re.escape(nonce)} Mismatches:\s*(\d+)\s+in\s+(\d+)\s+samples\s*$", re.MULTILINE
-    )
-    rep = report_from_run(res, comp, summary_re=tagged_re, require_summary=True)
-    count = len(tagged_re.findall(res.stdout))
-    category = rep.category
-    detail = ""
-    if category == "pass" and (count != 1 or not rep.samples):
-        category, detail = "no_summary", f"{count} tagged summaries, {rep.samples} samples"
-    elif category == "no_summary":
-        detail = "the testbench's own summary line never appeared (early $finish, crash or forged output)"
-    log = rep.log_tail.replace(f"VERILOOP-{nonce} ", "")
-    simcost.record(testbench_sv, design_sv, ref_sv, res.wall_s)
-    return GradeReport(
-        passed=category == "pass",
-        category=category,
-        mismatches=rep.mismatches,
-        samples=rep.samples,
-        first_mismatch_time=rep.first_mismatch_time,
-        hints=rep.hints,
-        log_tail=log,
-        compile_log=comp.log,
-        tool_versions=vers,
-        compile_s=comp.wall_s,
-        sim_s=res.wall_s,
-        contained=res.contained,
-        detail=detail,
-    )
+    report = _run(scr.compiled_text, scr.roots, testbench_sv, ref_sv, top, timeout_s, data_files, vers)
+    simcost.record(testbench_sv, design_sv, ref_sv, report.sim_s)
+    golden = golden_sv if golden_sv is not None else golden_from_ref(ref_sv, trusted)
+    if not golden:
+        if report.passed:
+            report.detail = "sample count not cross-checked (no golden reference for this testbench)"
+        return report
+    setup = expected.key(testbench_sv, ref_sv, golden, data_files)
+    if golden == design_sv and report.passed and report.samples:
+        expected.counts().put(setup, report.samples)
+
+    def golden_run() -> int | None:
+        gscr = screen_design(golden, trusted)
+        text, roots = (gscr.compiled_text, gscr.roots) if gscr.ok else (golden, trusted.dut_types)
+        grep = _run(text, roots, testbench_sv, ref_sv, top, max(timeout_s, 60.0), data_files, vers)
+        return grep.samples if grep.passed else None
+
+    want = expected.counts().measure(setup, golden_run) if report.passed else expected.counts().get(setup)
+    report.expected_samples = want
+    if want is None:
+        if report.passed:
+            report.detail = "sample count not cross-checked (the golden reference fails this testbench)"
+        return report
+    report.samples_checked = True
+    if report.passed and report.samples != want:
+        report.passed = False
+        report.category = "no_summary"
+        report.detail = (
+            f"the testbench counted {report.samples} samples but gives the golden reference {want}: "
+            "the simulation did not run the whole test"
+        )
+    return report
 
 
 class GradeItem(BaseModel):
@@ -195,6 +231,7 @@ class GradeItem(BaseModel):
     top: str = "tb"
     timeout_s: float = 30.0
     data_files: dict[str, str | bytes] | None = None
+    golden_sv: str | None = None
 
 
 def grade_many(
@@ -217,7 +254,8 @@ def grade_many(
     def one(i: int) -> None:
         it = items[i]
         rep = grade_testbench(
-            it.design_sv, it.testbench_sv, it.ref_sv, it.top, it.timeout_s, data_files=it.data_files
+            it.design_sv, it.testbench_sv, it.ref_sv, it.top, it.timeout_s,
+            data_files=it.data_files, golden_sv=it.golden_sv,
         )
         reports[i] = rep
         if on_done is not None:

@@ -22,7 +22,8 @@ SUMMARY_RE = re.compile(r"Mismatches:\s*(\d+)\s+in\s+(\d+)\s+samples")
 HINT_RE = re.compile(r"Hint: Output '([^']+)' has (\d+) mismatches\. First mismatch occurred at time (\d+)\.")
 _DIAG_RE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):\s*(?P<msg>.*)$")
 
-SimCategory = Literal["pass", "syntax", "mismatch", "timeout", "tool_error", "no_summary"]
+SimCategory = Literal["pass", "illegal", "syntax", "mismatch", "timeout", "tool_error", "no_summary"]
+"""`illegal`: refused by grading's screening before anything ran (see `veriloop.tools.screen`)."""
 
 
 class OutputHint(BaseModel):
@@ -141,6 +142,7 @@ def compile_and_run(
 ) -> tuple[CompileReport, JobResult | None]:
     """Compile and simulate in ONE sandboxed job dir: (compile report, simulation result or None).
 
+    `files` are compiled in their order (grading puts the trusted files first, the design last).
     The simulation step sees only `data_files`: the sources are deleted before it starts and the
     compiled program reaches `vvp -n /dev/stdin` through a pipe, so nothing the design runs can read
     what the testbench was compiled from. `extra_roots` are elaborated as roots of their own besides
@@ -148,7 +150,7 @@ def compile_and_run(
     so that a design cannot name anything outside itself)."""
     keep = sorted(data_files or {})
     steps = [
-        Step(argv=_compile_argv(sorted(files), top, PROGRAM, extra_roots), wall_s=compile_timeout_s),
+        Step(argv=_compile_argv(list(files), top, PROGRAM, extra_roots), wall_s=compile_timeout_s),
         Step(
             argv=["vvp", "-n", "/dev/stdin", *(plusargs or [])],
             wall_s=timeout_s,

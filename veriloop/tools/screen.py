@@ -1,0 +1,159 @@
+"""What a design may contain before it is compiled with trusted files: the grading rules, checked by a parser.
+
+A design is refused (`illegal`, with the reasons) when its preprocessed text, as pyslang reads it
+(`vsource.read`, with `__ICARUS__` defined as Icarus does):
+
+- uses `include, or leaves an `ifdef/`ifndef open;
+- calls a system task or function outside `ALLOWED_SYSTEM` (pure functions and printing): no
+  `$finish`/`$stop`/`$fatal`, no file or process access (`$fopen`, `$readmemh`, `$dumpfile`,
+  `$system`, `$value$plusargs`...), no format that prints a scope name (`%m`), no `$sformat(f)`
+  with a format that is not a string literal;
+- names anything outside itself: a dotted name whose head is not declared in the same unit
+  (`good1.out`, `tb.stats1.errors`), `$root.`/`$unit::`, a `pkg::x` scope it does not define, an
+  identifier the trusted files declare at compilation-unit level, or a `bind`;
+- defines a unit, or a compilation-unit name, named like something the trusted files define or
+  instantiate (other than the module(s) the testbench expects from the design), or a `config` or
+  `program` (a program may end the simulation when its initial blocks finish).
+
+A text the parser cannot read is `syntax` (the parser's messages are the evidence). What passes is
+compiled as `compiled_text` (macros expanded, directives removed), after the trusted files.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from veriloop.tools import vsource
+
+PURE_FUNCTIONS = frozenset(
+    [
+        "clog2", "bits", "signed", "unsigned", "size", "high", "low", "left", "right", "increment",
+        "dimensions", "unpacked_dimensions", "countones", "onehot", "onehot0", "isunknown", "countbits",
+        "isunbounded", "typename", "cast", "random", "urandom", "urandom_range", "dist_uniform",
+        "dist_normal", "dist_exponential", "dist_poisson", "dist_chi_square", "dist_t", "dist_erlang",
+        "time", "stime", "realtime", "itor", "rtoi", "bitstoreal", "realtobits", "shortrealtobits",
+        "bitstoshortreal", "ln", "log10", "exp", "sqrt", "pow", "floor", "ceil", "sin", "cos", "tan",
+        "asin", "acos", "atan", "atan2", "hypot", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+        "sampled", "rose", "fell", "stable", "changed", "past",
+    ]
+)
+PRINT_TASKS = frozenset(
+    f"{base}{suffix}"
+    for base in ("display", "write", "strobe", "monitor", "swrite")
+    for suffix in ("", "b", "h", "o")
+) | {"monitoron", "monitoroff", "sformat", "sformatf", "info", "warning", "error"}
+ALLOWED_SYSTEM = frozenset("$" + n for n in PURE_FUNCTIONS | PRINT_TASKS)
+"""System tasks and functions a design may call: pure functions and printing. Everything else is refused."""
+
+_SCOPE_HEADS = frozenset({"this", "super", "local"})
+_FORBIDDEN_KINDS = {
+    "config": "a config block (it rebinds cells)",
+    "program": "a program block (it may end the simulation when its initial blocks finish)",
+}
+
+
+class TrustedNames(BaseModel):
+    """What the trusted files (testbench, reference) define and name, read by the same parser."""
+
+    units: list[str] = Field(default_factory=list)
+    instantiated: list[str] = Field(default_factory=list)
+    instance_names: list[str] = Field(default_factory=list)
+    unit_level_names: list[str] = Field(default_factory=list)
+
+    @property
+    def dut_types(self) -> list[str]:
+        """Module types the trusted files instantiate but do not define: what the design must provide."""
+        return [t for t in self.instantiated if t not in self.units]
+
+    @property
+    def reserved(self) -> set[str]:
+        return (
+            set(self.units) | set(self.instantiated) | set(self.instance_names) | set(self.unit_level_names)
+        ) - set(self.dut_types)
+
+
+class Screening(BaseModel):
+    """The verdict on a design's text before anything runs."""
+
+    ok: bool
+    category: Literal["ok", "illegal", "syntax"] = "ok"
+    reasons: list[str] = Field(default_factory=list)
+    compiled_text: str = ""
+    roots: list[str] = Field(default_factory=list)
+    """The design's modules the testbench instantiates: each is also elaborated as a root of its own."""
+
+
+def trusted_names(*texts: str | None) -> TrustedNames:
+    out = TrustedNames()
+    for i, text in enumerate(t for t in texts if t):
+        src = vsource.read(text, f"trusted{i}.sv", defines=())
+        out.units += src.unit_names
+        out.instantiated += src.instantiated
+        out.instance_names += src.instance_names
+        out.unit_level_names += src.unit_level_names
+    out.units = list(dict.fromkeys(out.units))
+    out.instantiated = list(dict.fromkeys(out.instantiated))
+    return out
+
+
+def _limit(items: list[str], n: int = 8) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
+    """Check a design against the rules above; `ok` designs come with the text to compile."""
+    src = vsource.read(design_sv, "design.sv")
+    illegal: list[str] = []
+    includes = [d.line for d in src.directives if d.kind == "include"]
+    if includes:
+        illegal.append(f"`include is not allowed (line {includes[0]})")
+    if src.unterminated_conditional:
+        illegal.append("a conditional directive (`ifdef/`ifndef) is never closed with `endif")
+    if illegal:
+        return Screening(ok=False, category="illegal", reasons=illegal)
+    if src.errors:
+        return Screening(ok=False, category="syntax", reasons=src.errors[:20])
+    bad_calls = [c for c in src.system_calls if c not in ALLOWED_SYSTEM]
+    if bad_calls:
+        illegal.append(
+            f"system task/function not allowed in a graded design: {_limit(bad_calls)} "
+            "(allowed: pure functions such as $clog2/$signed and printing such as $display)"
+        )
+    if src.scope_formats:
+        illegal.append(f"a %m (scope name) format is not allowed (line {src.scope_formats[0]})")
+    if src.dynamic_formats:
+        illegal.append(f"$sformat/$sformatf need a string-literal format (line {src.dynamic_formats[0]})")
+    if src.binds:
+        illegal.append(f"bind is not allowed (line {src.binds[0]})")
+    for unit in src.units:
+        why = _FORBIDDEN_KINDS.get(unit.kind)
+        if why:
+            illegal.append(f"{unit.kind} {unit.name}: {why} is not allowed")
+    own_units = set(src.unit_names)
+    outside: list[str] = []
+    for ref in src.names:
+        rooted = ref.head in ("$root", "$unit")
+        dotted = ref.separator == "." and ref.head not in _SCOPE_HEADS
+        scoped = ref.separator == "::" and ref.head not in own_units | {"std"}
+        if rooted or (not ref.local and (dotted or scoped)):
+            outside.append(f"{ref.text} (line {ref.line})")
+    if outside:
+        illegal.append(
+            "names that leave the design (a design may refer only to what it declares): " + _limit(outside)
+        )
+    reserved = trusted.reserved
+    clashes = sorted((set(src.unit_names) | set(src.unit_level_names)) & reserved)
+    if clashes:
+        illegal.append(f"defines names the testbench/reference use: {_limit(clashes)}")
+    declared = set(src.unit_names) | set(src.unit_level_names)
+    unit_level = sorted(set(src.identifiers) & set(trusted.unit_level_names) - declared - set(clashes))
+    if unit_level:
+        illegal.append(f"uses names the testbench declares outside its modules: {_limit(unit_level)}")
+    if illegal:
+        return Screening(ok=False, category="illegal", reasons=illegal)
+    dut = set(trusted.dut_types)
+    roots = [u.name for u in src.units if u.kind in ("module", "macromodule") and u.name in dut]
+    return Screening(ok=True, compiled_text=src.compiled_text, roots=roots)
