@@ -52,13 +52,15 @@ def module_header(source: str, top: str) -> str:
     return (m.group(0) + "\n  // ... implementation hidden ...\nendmodule") if m else f"module {top}(...);"
 
 
-_CATEGORY_ORDER = {"pass": 0, "mismatch": 1, "no_summary": 2, "timeout": 3, "syntax": 4, "tool_error": 5}
+_CATEGORY_ORDER = {
+    "pass": 0, "mismatch": 1, "no_summary": 2, "timeout": 3, "syntax": 4, "illegal": 5, "tool_error": 6
+}
 
 
 def rank(grade: eda.Grade) -> tuple[int, float]:
     """Sort key of a graded candidate: passing first, then the fewest mismatches per sample."""
     ratio = (grade.mismatches or 0) / grade.samples if grade.samples else 1.0
-    return _CATEGORY_ORDER.get(grade.category, 6), ratio
+    return _CATEGORY_ORDER.get(grade.category, 7), ratio
 
 
 def _grade_ref(ref: str | None, rtl: dict[str, str]) -> str | None:
@@ -91,6 +93,7 @@ def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
         "timeout": "Simulation did not finish in time (a hang or missing $finish).",
         "tool_error": "A tool failed while checking the design.",
         "no_summary": "The testbench printed no trustworthy summary line.",
+        "illegal": "The grader refused the design before simulating it (see the log for why).",
     }.get(grade.category, grade.category)
     return Verdict(
         iteration=iteration,

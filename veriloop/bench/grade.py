@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from veriloop.bench.problem import BenchProblem
 
-CATEGORIES = ("pass", "syntax", "mismatch", "timeout", "tool_error", "no_summary", "no_code",
+CATEGORIES = ("pass", "illegal", "syntax", "mismatch", "timeout", "tool_error", "no_summary", "no_code",
               "backend_error", "harness_error", "budget", "score")
-"""Every category a sample can get. `no_code` is the empty/garbled reply; `backend_error` an LLM
+"""Every category a sample can get. `illegal` is a design the grader refused before running it (an
+`include, a $finish, a name outside the design...: `veriloop.tools.screen`; upstream harnesses would
+have run it, so it is kept apart from `syntax`); `no_code` is the empty/garbled reply; `backend_error` an LLM
 call that failed after retries and `harness_error` an unexpected exception in a configuration
 (both retried on resume); `budget` a design run that spent its budget
 without an answer; `score` an evolve sample (graded by score, not pass/fail)."""
@@ -51,6 +53,8 @@ def grade_design(problem: BenchProblem, code: str, timeout_s: float = 30.0) -> G
             if name in accepted:
                 kwargs[name] = dict(problem.data_files)
                 break
+    if problem.golden and "golden_sv" in accepted:
+        kwargs["golden_sv"] = problem.golden
     if "top" in accepted:
         kwargs["top"] = problem.tb_top
     elif "tb_top" in accepted:

@@ -51,29 +51,40 @@ def sim(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Design files."),
     tb: Path = typer.Option(..., "--tb", help="Testbench file (top module 'tb' unless --top)."),
+    ref: Path | None = typer.Option(
+        None, "--ref", help="Reference module compiled beside the design (VerilogEval's RefModule)."
+    ),
     top: str = typer.Option("tb", "--top", help="Simulation top module."),
     timeout: float = typer.Option(30.0, "--timeout", help="Simulation wall-clock limit (s)."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Compile with Icarus (-g2012 -Wall -Winfloop) and simulate; parse the Mismatches summary."""
-    from veriloop import ui
-    from veriloop.tools.icarus import simulate
+    """Grade the design against the testbench with the honest grader (the same one bench and design use).
 
-    _check([*files, tb])
+    The testbench must print one `Mismatches: N in M samples` summary; the design is screened first
+    (no $finish, file access, `include, names outside itself...) and a refusal is `illegal`."""
+    from veriloop import ui
+    from veriloop.tools.grading import grade_files
+
+    _check([*files, tb, *([ref] if ref else [])])
     out = ui.mode(ctx, json_out)
-    rep = simulate([*files, tb], top=top, timeout_s=timeout)
+    rep = grade_files(files, [tb], [ref] if ref else None, top=top, timeout_s=timeout)
     if out.json:
         ui.print_json(rep)
     else:
         colour = "green" if rep.passed else "red"
+        checked = (
+            f" (golden reference: {rep.expected_samples})" if rep.samples_checked else " (not cross-checked)"
+        )
         out.console.print(
-            f"[{colour}]{rep.category}[/] mismatches={rep.mismatches} samples={rep.samples} "
-            f"first_mismatch_time={rep.first_mismatch_time} ({rep.tool_version})",
+            f"[{colour}]{rep.category}[/] mismatches={rep.mismatches} samples={rep.samples}{checked} "
+            f"first_mismatch_time={rep.first_mismatch_time} (iverilog {rep.tool_versions.get('iverilog')})",
             highlight=False,
         )
         for h in rep.hints:
             out.console.print(f"  output {h.name}: {h.mismatches} mismatches, first at {h.first_time}")
-        if not rep.passed:
+        if rep.detail:
+            out.console.print(rep.detail, highlight=False, markup=False)
+        if not rep.passed and rep.log_tail and rep.log_tail != rep.detail:
             out.console.print(rep.log_tail, highlight=False, markup=False)
     raise typer.Exit(0 if rep.passed else 1)
 

@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from veriloop.tools import expected, simcost
 from veriloop.tools.icarus import OutputHint, SimCategory, compile_and_run, report_from_run
+from veriloop.tools.runner import Sources, load_sources
 from veriloop.tools.screen import TrustedNames, screen_design, trusted_names
 from veriloop.tools.versions import version
 from veriloop.tools.vsource import read, rename_unit
@@ -183,7 +184,10 @@ def grade_testbench(
     scr = screen_design(design_sv, trusted)
     if not scr.ok:
         return GradeReport(
-            passed=False, category="illegal" if scr.category == "illegal" else "syntax", tool_versions=vers, reasons=scr.reasons,
+            passed=False,
+            category="illegal" if scr.category == "illegal" else "syntax",
+            tool_versions=vers,
+            reasons=scr.reasons,
             detail="; ".join(scr.reasons)[:2000],
             compile_log="\n".join(scr.reasons) if scr.category == "syntax" else "",
             log_tail="\n".join(scr.reasons)[-3000:],
@@ -220,6 +224,20 @@ def grade_testbench(
             "the simulation did not run the whole test"
         )
     return report
+
+
+def grade_files(
+    design: Sources, testbench: Sources, ref: Sources | None = None, top: str = "tb", timeout_s: float = 30.0
+) -> GradeReport:
+    """`grade_testbench` over files (`veriloop tools sim`): the design files are joined in order into one
+    design text, the testbench files into one testbench, the reference files into one reference."""
+
+    def joined(sources: Sources) -> str:
+        return "\n".join(load_sources(sources).values())
+
+    return grade_testbench(
+        joined(design), joined(testbench), joined(ref) if ref else None, top=top, timeout_s=timeout_s
+    )
 
 
 class GradeItem(BaseModel):
