@@ -11,6 +11,9 @@ A design is refused (`illegal`, with the reasons) when its preprocessed text, as
 - names anything outside itself: a dotted name whose head is not declared in the same unit
   (`good1.out`, `tb.stats1.errors`), `$root.`/`$unit::`, a `pkg::x` scope it does not define, an
   identifier the trusted files declare at compilation-unit level, or a `bind`;
+- uses `force`/`release` or procedural `assign`/`deassign` (forcing an input port forces the
+  testbench's net, which the reference also reads);
+- instantiates a module of the trusted files (it would copy the reference);
 - defines a unit, or a compilation-unit name, named like something the trusted files define or
   instantiate (other than the module(s) the testbench expects from the design), or a `config` or
   `program` (a program may end the simulation when its initial blocks finish).
@@ -128,6 +131,11 @@ def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
         illegal.append(f"$sformat/$sformatf need a string-literal format (line {src.dynamic_formats[0]})")
     if src.binds:
         illegal.append(f"bind is not allowed (line {src.binds[0]})")
+    if src.overrides:
+        illegal.append(
+            f"force/release and procedural assign/deassign are not allowed (line {src.overrides[0]}): "
+            "a force on an input port would also force the testbench's signal"
+        )
     for unit in src.units:
         why = _FORBIDDEN_KINDS.get(unit.kind)
         if why:
@@ -148,6 +156,9 @@ def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
     clashes = sorted((set(src.unit_names) | set(src.unit_level_names)) & reserved)
     if clashes:
         illegal.append(f"defines names the testbench/reference use: {_limit(clashes)}")
+    borrowed = sorted(set(src.instantiated) & reserved - set(src.unit_names))
+    if borrowed:
+        illegal.append(f"instantiates modules of the testbench/reference: {_limit(borrowed)}")
     declared = set(src.unit_names) | set(src.unit_level_names)
     unit_level = sorted(set(src.identifiers) & set(trusted.unit_level_names) - declared - set(clashes))
     if unit_level:

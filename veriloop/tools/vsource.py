@@ -74,6 +74,8 @@ class VerilogSource(BaseModel):
     dynamic_formats: list[int] = Field(default_factory=list)
     """Lines of $sformat/$sformatf calls whose format is not a string literal."""
     binds: list[int] = Field(default_factory=list)
+    overrides: list[int] = Field(default_factory=list)
+    """Lines of procedural `force`/`release`/`assign`/`deassign` statements."""
     directives: list[Directive] = Field(default_factory=list)
     unit_level_names: list[str] = Field(default_factory=list)
     """Names declared at compilation-unit level, outside any unit (`$unit` members)."""
@@ -284,6 +286,8 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
             inst_names[_token_text(node.name)] = None
         elif kind == "BindDirective":
             out.binds.append(_line(sm, node))
+        elif kind.startswith("Procedural") and kind.endswith("Statement"):
+            out.overrides.append(_line(sm, node))
         elif kind == "ScopedName" and (node.parent is None or _kind_name(node.parent) != "ScopedName"):
             keep.append(node)
             scoped.append(node)
