@@ -8,10 +8,15 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
-for pair in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys yosys-abc:yosys z3:z3 bwrap:bubblewrap; do
+for pair in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys yosys-abc:yosys z3:z3 bwrap:bubblewrap setpriv:util-linux; do
   tool=${pair%%:*}; pkg=${pair##*:}
   command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# libseccomp builds the sandbox's syscall filter; python3-venv lets the system Python make the venv.
+ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing+=(libseccomp2)
+if [ -z "${PYTHON:-}" ] && ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=(python3 python3-venv)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "setup: installing system packages: $pkgs"
@@ -20,10 +25,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
 fi
 
-PY=${PYTHON:-python3}
+# Sandboxed jobs run the venv's Python as an unprivileged host user, so the Python the venv is
+# built from must be readable by everyone: the system Python is, one under /root (pyenv) is not.
+if [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && /usr/bin/python3 -c \
+    'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+  PY=/usr/bin/python3
+else
+  PY=${PYTHON:-python3}
+fi
 if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
   echo "setup: veriloop needs Python 3.11 or newer ($PY is older)." >&2
   exit 1
+fi
+if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 \
+    && ! setpriv --reuid=65534 --regid=65534 --clear-groups .venv/bin/python -c '' 2>/dev/null; then
+  echo "setup: .venv's Python is not readable by the sandbox user (uid 65534); recreating it from $PY"
+  rm -rf .venv
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

@@ -12,7 +12,8 @@ import pytest
 
 from veriloop.config import SandboxConfig
 from veriloop.sandbox import Limits, StagedJob, Step, describe, get_sandbox, warm
-from veriloop.sandbox.staged import StepPool, run_as_jobs
+from veriloop.sandbox.contract import run_as_jobs
+from veriloop.sandbox.staged import StepPool
 
 PY = sys.executable
 LOCAL = SandboxConfig(backend="local")

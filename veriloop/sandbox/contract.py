@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 
 KillReason = Literal["timeout", "memory", "output", "signal"]
 
+JOB_DIR = "/job"
+"""Where a contained job's directory appears (also its cwd); backends without namespaces use a temp dir."""
+
 
 class Limits(BaseModel):
     """Resource limits of one job. cpu_s defaults to wall_s."""
@@ -23,6 +26,9 @@ class Limits(BaseModel):
     file_size_mb: int = Field(default=256, ge=1)
     nproc: int = Field(default=256, ge=1)
     nofile: int = Field(default=512, ge=16)
+    disk_mb: int = Field(default=512, ge=1)
+    """Size of each place a contained job can write (the job dir, /tmp; /dev/shm gets a quarter):
+    size-capped tmpfs mounts, so a full disk is the job's own ENOSPC, never the host's."""
 
 
 class Job(BaseModel):
@@ -117,8 +123,6 @@ class Sandbox(ABC):
     def run_staged(self, job: StagedJob) -> list[JobResult]:
         """Run the steps (one JobResult each, up to the first that failed). Default: one job per step,
         files carried from one to the next; backends with warm sandboxes run them all in one."""
-        from veriloop.sandbox.staged import run_as_jobs
-
         return run_as_jobs(self, job)
 
     async def arun(self, job: Job) -> JobResult:
@@ -126,3 +130,49 @@ class Sandbox(ABC):
         import asyncio
 
         return await asyncio.to_thread(self.run, job)
+
+
+def _top(name: str) -> str:
+    return name.replace("\\", "/").lstrip("/").split("/")[0]
+
+
+def run_as_jobs(box: Sandbox, job: StagedJob) -> list[JobResult]:
+    """One sandbox job per step: the files each step leaves (that a later step names) go to the next."""
+    files: dict[str, str | bytes] = dict(job.files)
+    results: list[JobResult] = []
+    for i, step in enumerate(job.steps):
+        stdin: bytes | None = None
+        if step.stdin_file:
+            data = files.pop(step.stdin_file, None)
+            if data is None:
+                msg = f"veriloop sandbox: stdin file {step.stdin_file} is missing\n"
+                missing = JobResult(exit_code=127, stderr=msg, backend=box.name, contained=box.contained)
+                results.append(missing)
+                break
+            stdin = data.encode() if isinstance(data, str) else data
+        if step.keep is not None:
+            kept = {_top(k) for k in step.keep}
+            files = {n: d for n, d in files.items() if _top(n) in kept}
+        nxt = job.steps[i + 1] if i + 1 < len(job.steps) else None
+        if nxt is None:
+            wanted = set(job.collect)
+        else:
+            wanted = {*files, *(nxt.keep or []), *([nxt.stdin_file] if nxt.stdin_file else [])}
+        res = box.run(
+            Job(
+                argv=step.argv,
+                files=files,
+                stdin=stdin,
+                env=job.env,
+                limits=job.step_limits(step),
+                collect=sorted(w for w in wanted if w),
+                ro_paths=job.ro_paths,
+                network=job.network,
+                label=step.label or job.label,
+            )
+        )
+        results.append(res)
+        files.update(res.files)
+        if not res.ok:
+            break
+    return results

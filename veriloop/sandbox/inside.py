@@ -23,7 +23,6 @@ import math
 import os
 import resource
 import select
-import shutil
 import signal
 import stat
 import struct
@@ -129,25 +128,75 @@ def snapshot(root: str) -> dict[str, tuple[int, int, str]]:
     return out
 
 
-def remove(full: str) -> None:
-    if os.path.isdir(full) and not os.path.islink(full):
+def remove(full: str, budget: int = 1_000_000) -> bool:
+    """Delete `full` and everything under it, never following links; True when it is gone.
 
-        def fix(func: object, p: str, _exc: object) -> None:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.dirname(p), 0o700)
-            with contextlib.suppress(OSError):
-                if os.path.isdir(p) and not os.path.islink(p):
-                    os.chmod(p, 0o700)
-                    shutil.rmtree(p, ignore_errors=True)
+    No recursion and no deep paths: each subdirectory met is first renamed up into `full`'s parent
+    and deleted from there, so a 5000-deep tree costs two open descriptors and no long path.
+    Permissions are repaired on the way; it never raises and gives up after `budget` entries."""
+    parent, name = os.path.split(full.rstrip("/"))
+    try:
+        top = os.open(parent or "/", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return not os.path.lexists(full)
+    try:
+        return _remove_in(top, name, budget)
+    finally:
+        os.close(top)
+
+
+def _remove_in(top: int, name: str, budget: int) -> bool:
+    """Remove entry `name` of the directory open as `top`, flattening subdirectories into `top`."""
+    try:
+        os.unlink(name, dir_fd=top)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass  # a directory, or one we may not write yet
+    ok = True
+    todo = [name]
+    moved = 0
+    while todo:
+        dname = todo.pop()
+        with contextlib.suppress(OSError):
+            os.chmod(dname, 0o700, dir_fd=top, follow_symlinks=False)
+        try:
+            fd = os.open(dname, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+        except OSError:
+            ok = False
+            continue
+        try:
+            with os.scandir(fd) as entries:
+                found = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        except OSError:
+            found = []
+            ok = False
+        for child, is_dir in found:
+            budget -= 1
+            if budget < 0:
+                os.close(fd)
+                return False
+            try:
+                if is_dir:
+                    moved += 1
+                    flat = f".veriloop-rm-{os.getpid()}-{moved}"
+                    os.rename(child, flat, src_dir_fd=fd, dst_dir_fd=top)
+                    todo.append(flat)
                 else:
-                    os.unlink(p)
-
-        with contextlib.suppress(OSError):
-            os.chmod(full, 0o700)
-        shutil.rmtree(full, onerror=fix)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(full)
+                    os.unlink(child, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                ok = False
+        os.close(fd)
+        try:
+            os.rmdir(dname, dir_fd=top)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            ok = False
+    return ok
 
 
 def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
@@ -179,8 +228,15 @@ def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
     return snapshot(root) == keep
 
 
+_NODENAME = os.uname().nodename
+
+
 def ipc_clean() -> bool:
-    """No SysV shared memory, semaphore or message queue left in this sandbox's IPC namespace."""
+    """No SysV shared memory, semaphore or message queue left in this sandbox's IPC namespace, and
+    the host name as it was at start-up (the seccomp filter denies the calls that change the rest of
+    the shared kernel state: POSIX message queues, keyrings, sethostname)."""
+    if os.uname().nodename != _NODENAME:
+        return False
     for kind in ("shm", "sem", "msg"):
         try:
             with open(f"/proc/sysvipc/{kind}") as fh:
@@ -270,7 +326,7 @@ def text(data: bytes, total: int, cap: int, killed_for_output: bool) -> str:
 def layout_of(job_dir: str) -> dict[str, dict[str, tuple[int, int, str]]]:
     """Writable places and what must stay there: nothing in the job dir, the sandbox's layout elsewhere."""
     out = {job_dir: {job_dir: snapshot(job_dir)[job_dir]}}
-    for root in ("/tmp", "/dev"):
+    for root in ("/tmp", "/dev", "/dev/shm"):
         if os.path.isdir(root):
             out[root] = snapshot(root)
     return out

@@ -1,19 +1,15 @@
-"""The job directory on the host: a fresh temp dir holding the job's files, read back and removed after."""
+"""A job dir on the host (backends without namespaces): the job's files, read back and removed after."""
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import os
+import stat
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from veriloop.errors import SandboxError
-
-
-def _safe_rel(name: str) -> PurePosixPath:
-    rel = PurePosixPath(name)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise SandboxError(f"Job file name '{name}' must be a relative path inside the job directory.")
-    return rel
+from veriloop.sandbox import inside
+from veriloop.sandbox.collect import safe_name
 
 
 def create(files: dict[str, str | bytes]) -> Path:
@@ -21,31 +17,60 @@ def create(files: dict[str, str | bytes]) -> Path:
     root = Path(tempfile.mkdtemp(prefix="veriloop-job-"))
     try:
         for name, content in files.items():
-            target = root.joinpath(*_safe_rel(name).parts)
+            target = root.joinpath(*Path(safe_name(name)).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, str):
                 target.write_text(content, encoding="utf-8")
             else:
                 target.write_bytes(content)
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        remove(root)
         raise
     return root
 
 
 def collect(root: Path, names: list[str], max_bytes: int) -> dict[str, bytes]:
-    """Regular files (not symlinks) the job left at the requested paths, each capped at max_bytes."""
+    """Regular files (not symlinks, fifos or devices) the job left at the requested paths, each capped.
+
+    Opened without following links anywhere on the way (O_NOFOLLOW per component), so neither a
+    symlinked file nor a symlinked parent directory can point the read out of the job dir."""
     out: dict[str, bytes] = {}
     for name in names:
-        target = root.joinpath(*_safe_rel(name).parts)
-        if target.is_symlink() or not target.is_file():
-            continue
-        if not target.resolve().is_relative_to(root.resolve()):
-            continue  # a symlinked parent directory pointing out of the job dir
-        with target.open("rb") as fh:
-            out[name] = fh.read(max_bytes)
+        data = _read_inside(root, safe_name(name), max_bytes)
+        if data is not None:
+            out[name] = data
     return out
 
 
+def _read_inside(root: Path, rel: str, max_bytes: int) -> bytes | None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(root, flags | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        parts = rel.split("/")
+        for part in parts[:-1]:
+            nxt = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        leaf = os.open(parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+    except OSError:
+        os.close(fd)
+        return None
+    os.close(fd)
+    try:
+        if not stat.S_ISREG(os.fstat(leaf).st_mode):
+            return None
+        with os.fdopen(leaf, "rb", closefd=False) as fh:
+            return fh.read(max_bytes)
+    except OSError:
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(leaf)
+
+
 def remove(root: Path) -> None:
-    shutil.rmtree(root, ignore_errors=True)
+    """Delete the job dir whatever the job left in it (deep trees, odd modes, links); never raises."""
+    inside.remove(str(root))

@@ -84,6 +84,8 @@ class RawRun:
     cpu_s: float
     killed: KillReason | None
     max_rss_kb: int = 0
+    side: bytes = b""
+    """What arrived on the side channel (see `run_process`), capped."""
 
     def to_result(self, backend: str, contained: bool, files: dict[str, bytes]) -> JobResult:
         """The contract's JobResult for this run."""
@@ -124,20 +126,26 @@ def kill_reason(
     return None
 
 
-def rlimit_values(limits: Limits) -> list[tuple[int, int, int]]:
-    """The (resource, soft, hard) triples a job runs under."""
+def rlimit_values(limits: Limits, with_cgroup: bool = False) -> list[tuple[int, int, int]]:
+    """The (resource, soft, hard) triples a job runs under.
+
+    RLIMIT_NPROC counts every process of the job's host user, and all contained jobs share one
+    user: with a pids cgroup capping the job itself, it is left as it is, so that one job's fork
+    bomb cannot starve the jobs next to it."""
     cpu = limits.cpu_s if limits.cpu_s is not None else limits.wall_s
     cpu_soft = max(1, math.ceil(cpu))
     mem = limits.memory_mb * 1024 * 1024
     fsize = limits.file_size_mb * 1024 * 1024
-    return [
+    values = [
         (resource.RLIMIT_CPU, cpu_soft, cpu_soft + 1),
         (resource.RLIMIT_DATA, mem, mem),
         (resource.RLIMIT_FSIZE, fsize, fsize),
         (resource.RLIMIT_NOFILE, limits.nofile, limits.nofile),
-        (resource.RLIMIT_NPROC, limits.nproc, limits.nproc),
         (resource.RLIMIT_CORE, 0, 0),
     ]
+    if not with_cgroup:
+        values.append((resource.RLIMIT_NPROC, limits.nproc, limits.nproc))
+    return values
 
 
 def make_preexec(limits: Limits, cgroup_procs: list[str]) -> Callable[[], None]:
@@ -146,7 +154,7 @@ def make_preexec(limits: Limits, cgroup_procs: list[str]) -> Callable[[], None]:
     It only calls os/resource primitives (no imports, no allocation-heavy work), so it is safe to
     run in a child forked from a multi-threaded parent.
     """
-    values = rlimit_values(limits)
+    values = rlimit_values(limits, with_cgroup=bool(cgroup_procs))
     procs = list(cgroup_procs)
 
     def preexec() -> None:
@@ -188,6 +196,10 @@ def run_process(
     cpu_meter: Callable[[], float | None] | None = None,
     signal_from_exit_code: bool = False,
     bwrap_sync: bool = False,
+    pass_fds: Sequence[int] = (),
+    after_spawn: Callable[[], None] | None = None,
+    side_channel: int | None = None,
+    side_cap: int = 0,
 ) -> RawRun:
     """Run argv to completion or until a limit stops it; never raises for the job's own failures.
 
@@ -198,17 +210,16 @@ def run_process(
     started with `--info-fd`/`--block-fd`: it reports the pid of the sandbox's init and waits; that
     pid joins the cgroups and gets the rlimits (prlimit), then bwrap is let go. No Python runs in a
     forked child, so subprocess can use vfork: cheaper per job.
+    `pass_fds` are inherited by the process; `after_spawn` runs once it has started (close the parent's
+    copies of descriptors the process must own alone there). `side_channel`: a descriptor read like
+    stdout until EOF, keeping at most `side_cap` bytes (in RawRun.side).
     """
     started = time.monotonic()
     sync: tuple[int, int] | None = None
     extra_fds: tuple[int, ...] = ()
     argv = list(argv)
     if bwrap_sync:
-        info_r, info_w = os.pipe()
-        block_r, block_w = os.pipe()
-        sync = (info_r, block_w)
-        extra_fds = (info_w, block_r)
-        argv = [argv[0], "--info-fd", str(info_w), "--block-fd", str(block_r), *argv[1:]]
+        argv, sync, extra_fds = bwrap_sync_argv(argv)
     try:
         proc = subprocess.Popen(  # noqa: S603 - argv is the job's own command line
             argv,
@@ -219,10 +230,12 @@ def run_process(
             cwd=cwd,
             start_new_session=True,
             close_fds=True,
-            pass_fds=extra_fds,
+            pass_fds=(*extra_fds, *pass_fds),
             preexec_fn=None if bwrap_sync else make_preexec(limits, list(cgroup_procs)),
         )
     except OSError as exc:
+        if after_spawn is not None:
+            after_spawn()
         for fd in (*extra_fds, *(sync or ())):
             os.close(fd)
         return RawRun(
@@ -238,8 +251,12 @@ def run_process(
         )
     for fd in extra_fds:
         os.close(fd)
+    if after_spawn is not None:
+        after_spawn()
     if sync is not None:
-        _release_bwrap(sync[0], sync[1], limits, cgroup_procs, started + limits.wall_s)
+        release_bwrap(sync[0], sync[1], limits, cgroup_procs, started + limits.wall_s)
+    side = bytearray()
+    side_total = 0
     deadline = started + limits.wall_s
     cap = limits.output_bytes
     streams: dict[int, _Stream] = {}
@@ -259,6 +276,9 @@ def run_process(
         os.set_blocking(pipe.fileno(), False)
         sel.register(pipe, selectors.EVENT_READ)
         streams[pipe.fileno()] = _Stream(cap)
+    if side_channel is not None:
+        os.set_blocking(side_channel, False)
+        sel.register(side_channel, selectors.EVENT_READ)
     pending_in = memoryview(stdin) if stdin else None
     if proc.stdin is not None:
         os.set_blocking(proc.stdin.fileno(), False)
@@ -294,6 +314,13 @@ def run_process(
                     continue
                 if not chunk:
                     sel.unregister(fobj)
+                    continue
+                if fd == side_channel:
+                    side_total += len(chunk)
+                    if len(side) < side_cap:
+                        side += chunk[: side_cap - len(side)]
+                    elif side_total > 2 * side_cap:
+                        sel.unregister(fobj)  # a flood: stop reading, the writer gets EPIPE
                     continue
                 stream = streams[fd]
                 stream.feed(chunk)
@@ -351,13 +378,25 @@ def run_process(
         cpu_s=cpu_s,
         killed=killed,
         max_rss_kb=int(rusage.ru_maxrss) if rusage is not None else 0,
+        side=bytes(side),
     )
 
 
-def _release_bwrap(
+def bwrap_sync_argv(argv: Sequence[str]) -> tuple[list[str], tuple[int, int], tuple[int, int]]:
+    """`argv` (a bwrap command line) made to report its child's pid and wait: (argv, our ends (info
+    read, block write) for `release_bwrap`, the ends to pass to bwrap and close after the start)."""
+    info_r, info_w = os.pipe()
+    block_r, block_w = os.pipe()
+    at = list(argv).index("bwrap") + 1 if "bwrap" in argv else 1
+    out = [*argv[:at], "--info-fd", str(info_w), "--block-fd", str(block_r), *argv[at:]]
+    return out, (info_r, block_w), (info_w, block_r)
+
+
+def release_bwrap(
     info_r: int, block_w: int, limits: Limits, cgroup_procs: Sequence[str], deadline: float
 ) -> None:
-    """Read bwrap's child pid, put it in the cgroups with the rlimits, then let bwrap run the job."""
+    """Read bwrap's child pid, put it in the cgroups, then let bwrap run the job (its rlimits come from
+    the `prlimit` launcher in front of bwrap: see `bwrap.launcher`)."""
     info = b""
     try:
         while b"}" not in info:
@@ -375,9 +414,6 @@ def _release_bwrap(
         for path in cgroup_procs:
             with contextlib.suppress(OSError), open(path, "w") as fh:
                 fh.write(str(pid))
-        for res, soft, hard in rlimit_values(limits):
-            with contextlib.suppress(OSError, ValueError):
-                resource.prlimit(pid, res, (soft, hard))
     finally:
         with contextlib.suppress(OSError):
             os.write(block_w, b"x")

@@ -4,9 +4,9 @@
 then costs no sandbox start-up at all, which is what makes sandboxed grading as fast as running the
 tools bare. Every request still gets a fresh, empty job dir, the sandbox's hard rlimits (one pool
 per limits profile) and its own wall clocks, and after it no process, file or IPC object of it is
-left (the sandbox is recycled otherwise; see `step_server.py`). `run_as_jobs` is the fallback
-(docker, rlimits-only, extra binds or network): each step is an ordinary job and the files it
-leaves are carried to the next one.
+left (the sandbox is recycled otherwise; see `step_server.py`). Where a job cannot run warm
+(extra binds or network), the backend's own `run_staged` runs one ordinary job per step
+(`contract.run_as_jobs`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from veriloop.errors import SandboxError
-from veriloop.sandbox import local, warm
-from veriloop.sandbox.contract import Job, JobResult, Limits, Sandbox, StagedJob
+from veriloop.sandbox import warm
+from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Limits, StagedJob
 from veriloop.sandbox.warm import WarmSandbox, WarmSlots, lost_result, to_job_result
 
 SERVER_FILE = "_veriloop_step_server.py"
@@ -29,55 +29,10 @@ MAX_USES = 2000
 SERVER_WALL_S = 86400.0
 
 
-def profile(limits: Limits) -> tuple[int, int, int, int]:
-    """The rlimits a warm sandbox is started with (and every step in it inherits, unable to raise)."""
-    return (limits.memory_mb, limits.file_size_mb, limits.nofile, limits.nproc)
-
-
-def _top(name: str) -> str:
-    return name.replace("\\", "/").lstrip("/").split("/")[0]
-
-
-def run_as_jobs(box: Sandbox, job: StagedJob) -> list[JobResult]:
-    """One sandbox job per step: the files each step leaves (that a later step names) go to the next."""
-    files: dict[str, str | bytes] = dict(job.files)
-    results: list[JobResult] = []
-    for i, step in enumerate(job.steps):
-        stdin: bytes | None = None
-        if step.stdin_file:
-            data = files.pop(step.stdin_file, None)
-            if data is None:
-                msg = f"veriloop sandbox: stdin file {step.stdin_file} is missing\n"
-                missing = JobResult(exit_code=127, stderr=msg, backend=box.name, contained=box.contained)
-                results.append(missing)
-                break
-            stdin = data.encode() if isinstance(data, str) else data
-        if step.keep is not None:
-            kept = {_top(k) for k in step.keep}
-            files = {n: d for n, d in files.items() if _top(n) in kept}
-        nxt = job.steps[i + 1] if i + 1 < len(job.steps) else None
-        if nxt is None:
-            wanted = set(job.collect)
-        else:
-            wanted = {*files, *(nxt.keep or []), *([nxt.stdin_file] if nxt.stdin_file else [])}
-        res = box.run(
-            Job(
-                argv=step.argv,
-                files=files,
-                stdin=stdin,
-                env=job.env,
-                limits=job.step_limits(step),
-                collect=sorted(w for w in wanted if w),
-                ro_paths=job.ro_paths,
-                network=job.network,
-                label=step.label or job.label,
-            )
-        )
-        results.append(res)
-        files.update(res.files)
-        if not res.ok:
-            break
-    return results
+def profile(limits: Limits) -> tuple[int, int, int, int, int]:
+    """The limits a warm sandbox is started with (rlimits every step inherits, unable to raise, and
+    the size of its writable mounts)."""
+    return (limits.memory_mb, limits.file_size_mb, limits.nofile, limits.nproc, limits.disk_mb)
 
 
 class StepPool:
@@ -100,7 +55,7 @@ class StepPool:
 
     def _start(self) -> WarmSandbox:
         job = Job(
-            argv=[sys.executable, "-I", "-S", str(self._shared / SERVER_FILE), local.JOB_DIR],
+            argv=[sys.executable, "-I", "-S", str(self._shared / SERVER_FILE), JOB_DIR],
             ro_paths=[str(self._shared)],
             limits=self.limits.model_copy(update={"wall_s": SERVER_WALL_S, "cpu_s": None}),
         )

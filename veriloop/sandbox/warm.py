@@ -1,13 +1,15 @@
 """Warm sandboxes: long-lived bubblewrap sandboxes that serve one request at a time, and a pool of them.
 
-A `WarmSandbox` is ONE sandbox built by the `local` backend's own pieces (`local.bwrap_argv` for the
-namespaces, binds and clean environment, `process.make_preexec` for the rlimits and the pids
-cgroup, `cgroup.open_job_cgroup`, `jobdir`) plus `--cap-drop ALL` (and `--disable-userns` where bwrap
-supports it): nothing inside holds a capability, so no request can remount the read-only binds or
-ptrace the server (which makes itself non-dumpable). The server inside (the evolve zygote, or
-`step_server.py` for staged jobs) speaks `inside.send`/`inside.recv` framing on stdin/stdout and
-says `{"ready": true}` first; per request it forks fresh children and wipes every writable place
-after them (`inside.py`).
+This is a layer over the `local` backend's pieces: a `WarmSandbox` is ONE sandbox with exactly the
+view, identity, seccomp filter and limits of a one-off job (`bwrap.command`), whose command is a
+server (the evolve zygote, or `step_server.py` for staged jobs) that speaks `inside.send`/
+`inside.recv` framing on its stdin/stdout and says `{"ready": true}` first; per request it starts
+fresh children and wipes every writable place after them (`inside.py`).
+
+The control channel is out of every job's reach: the server runs as PID 1 of the sandbox's pid
+namespace (`--as-pid-1`: no bubblewrap init holds the host's pipes), moves the protocol off fds 0
+and 1 and makes itself non-dumpable, so a job (same uid, no capabilities) can neither open its
+/proc files nor signal it; children get only their own pipes.
 
 `WarmSlots` keeps `size` of them for many threads: a request waits for a free slot; a sandbox is
 recycled after `max_uses` requests and whenever the caller's judge finds a reason (killed, left
@@ -38,9 +40,9 @@ from typing import Any, BinaryIO
 from pydantic import BaseModel
 
 from veriloop.errors import SandboxError
-from veriloop.sandbox import cgroup, jobdir, local
+from veriloop.sandbox import bwrap, cgroup
 from veriloop.sandbox.contract import Job, JobResult, Limits
-from veriloop.sandbox.process import kill_reason, make_preexec
+from veriloop.sandbox.process import bwrap_sync_argv, kill_reason, release_bwrap
 
 START_TIMEOUT_S = 60.0
 GRACE_S = 10.0
@@ -61,7 +63,7 @@ class PoolStats(BaseModel):
 
 def available() -> bool:
     """Warm sandboxes need bubblewrap to accept at least --cap-drop ALL (probed once)."""
-    return local.probe()[0] and local.hardening_flags() is not None
+    return bwrap.probe()[0] and bwrap.hardening_flags() is not None
 
 
 def _clean_stale(base: Path, prefix: str) -> None:
@@ -134,13 +136,20 @@ class WarmSandbox:
         self.uses = 0
         self.what = what
         self.group: cgroup.JobCgroup | None = None
-        self.host_dir = jobdir.create({})
-        os.chmod(self.host_dir, 0o755)
-        if local.hardening_flags() is None:
-            jobdir.remove(self.host_dir)
+        if bwrap.hardening_flags() is None:
             raise SandboxError(f"bubblewrap here cannot drop capabilities: a {what} is unavailable.")
-        argv = local.bwrap_argv(job, self.host_dir)
+        spawn = bwrap.command(
+            job.argv,
+            limits=job.limits,
+            env=bwrap.base_env(job.env),
+            files={n: (d.encode() if isinstance(d, str) else d) for n, d in job.files.items()},
+            ro_paths=job.ro_paths,
+            network=job.network,
+            as_pid_1=True,
+        )
         self.group = cgroup.open_job_cgroup(job.limits.nproc + 8)
+        launch = bwrap.launcher(job.limits, self.group is not None)
+        argv, sync, extra = bwrap_sync_argv([*launch, *spawn.argv])
         self._err: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._buf = b""
         try:
@@ -150,14 +159,22 @@ class WarmSandbox:
                 stdout=subprocess.PIPE,
                 stderr=self._err,
                 env={"PATH": "/usr/bin:/bin"},
-                cwd=str(self.host_dir),
+                cwd="/",
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=make_preexec(job.limits, self.group.procs_files if self.group else []),
+                pass_fds=[*spawn.fds, *extra],
             )
         except OSError as exc:
+            for fd in (*extra, *sync):
+                os.close(fd)
+            spawn.close()
             self.close()
             raise SandboxError(f"Could not start a {what}: {exc}.") from None
+        for fd in extra:
+            os.close(fd)
+        spawn.close()
+        procs = self.group.procs_files if self.group else []
+        release_bwrap(sync[0], sync[1], job.limits, procs, time.monotonic() + START_TIMEOUT_S)
         ready = self._recv(time.monotonic() + START_TIMEOUT_S)
         if not ready or not ready.get("ready"):
             tail = self.stderr_tail()
@@ -247,7 +264,6 @@ class WarmSandbox:
         if hasattr(self, "_err"):
             with contextlib.suppress(OSError):
                 self._err.close()
-        jobdir.remove(self.host_dir)
 
 
 _Order = tuple[Callable[[], "WarmSandbox"], Future["WarmSandbox"]]
