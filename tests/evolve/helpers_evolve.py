@@ -18,6 +18,17 @@ def copy_problem(dest: Path, toml_extra: str | None = None) -> Path:
     return target
 
 
+def set_import_mode(problem_dir: Path, mode: str) -> None:
+    """Set `[evaluator] candidate_import` in the problem's problem.toml."""
+    toml = problem_dir / "problem.toml"
+    text = toml.read_text(encoding="utf-8") if toml.exists() else ""
+    if "[evaluator]" in text:
+        text = text.replace("[evaluator]\n", f'[evaluator]\ncandidate_import = "{mode}"\n', 1)
+    else:
+        text += f'\n[evaluator]\ncandidate_import = "{mode}"\n'
+    toml.write_text(text, encoding="utf-8")
+
+
 def db_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Table contents without wall-clock columns (created, timings), ordered by iteration."""
     conn = sqlite3.connect(db)

@@ -87,9 +87,11 @@ def test_every_fault_is_survived_and_counted(
     executor = summary.stats["executor"]
     assert executor["isolation"] == isolation
     if isolation == "warm":
-        # Every killed/crashed/exited stage retired its worker; the run went on with fresh ones.
-        assert executor["recycled"] + executor["lost"] >= 5, executor
-        assert executor["started"] >= 6, executor
+        # Every killed stage (2 timeouts, 1 flood) retired its worker; the run went on with fresh
+        # ones. The exit, segfault and allocation happen in the candidate's own process (proxy
+        # import), which the harness outlives: those workers stay.
+        assert executor["recycled"] + executor["lost"] >= 3, executor
+        assert executor["started"] >= 4, executor
 
 
 def test_backend_fault_reads_the_status_not_the_port() -> None:

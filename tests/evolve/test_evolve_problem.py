@@ -10,7 +10,7 @@ from veriloop.errors import InputError
 from veriloop.evolve.evaluate import evaluate_code
 from veriloop.evolve.problem import load_problem
 
-from .helpers_evolve import copy_problem
+from .helpers_evolve import copy_problem, set_import_mode
 
 
 def test_load_fixture(tmp_path: Path) -> None:
@@ -87,9 +87,16 @@ def test_cascade_threshold_stops_early(tmp_path: Path) -> None:
     assert "stopped after stage 1" in out.artifacts["cascade"]
 
 
-def test_forged_result_is_not_accepted(tmp_path: Path) -> None:
-    """A candidate printing a fake result frame neither reaches the result channel nor passes."""
-    p = load_problem(copy_problem(tmp_path))
+@pytest.mark.parametrize("mode", ["proxy", "shared"])
+def test_forged_result_is_not_accepted(tmp_path: Path, mode: str) -> None:
+    """A candidate printing a fake result frame neither reaches the result channel nor passes.
+
+    In proxy mode its os._exit ends only the candidate's process, in shared mode the evaluator's:
+    either way an exit fault and no score."""
+    d = copy_problem(tmp_path)
+    set_import_mode(d, mode)
+    p = load_problem(d)
+    assert p.evaluator.candidate_import == mode
     code = p.initial_code.replace(
         "    a = 1.0",
         "    import sys, os\n"

@@ -44,6 +44,15 @@ class EvalOutcome(BaseModel):
     fault: str | None = None
     """Fault class for run stats: timeout, memory, output, crash, exit, exception, no_result, forged."""
     timings: dict[str, float] = Field(default_factory=dict)
+    import_mode: str = "proxy"
+    """How the evaluator was to get the candidate if it imported it: proxy or shared."""
+    imported: str | None = None
+    """How it did: "proxy", "shared" (candidate code ran in the evaluator's process) or None (it never
+    imported the candidate, e.g. ran it in a subprocess)."""
+    in_process: bool = False
+    """The evaluator's process compiled the candidate's code itself: its scores are forgeable."""
+    proxy_trouble: list[str] = Field(default_factory=list)
+    """What the proxy could not carry (arguments that cannot travel to the candidate's process)."""
 
     @property
     def ok(self) -> bool:
@@ -63,6 +72,11 @@ _SITE_DIRS = os.pathsep.join(
 )
 
 
+def import_mode(problem: Problem) -> str:
+    """The harness's import mode for this problem: "shared" only when set or decided so, else "proxy"."""
+    return "shared" if problem.evaluator.candidate_import == "shared" else "proxy"
+
+
 def stage_argv(problem: Problem, stage_index: int, harness: str = HARNESS_NAME) -> list[str]:
     """The harness command line of one stage (the warm workers replay it as the child's sys.argv)."""
     return [
@@ -74,6 +88,7 @@ def stage_argv(problem: Problem, stage_index: int, harness: str = HARNESS_NAME) 
         str(problem.path),
         problem.program_file,
         _SITE_DIRS,
+        import_mode(problem),
     ]
 
 
@@ -113,7 +128,14 @@ def parse_stage(result: JobResult, nonce: str) -> dict[str, Any]:
         if not isinstance(payload, dict):
             return {"ok": False, "fault": "forged", "error": "unreadable result frame"}
         if not payload.get("ok"):
-            payload["fault"] = "memory" if payload.get("memory") else "exception"
+            status = payload.get("candidate_status")
+            if payload.get("memory"):
+                payload["fault"] = "memory"
+            elif isinstance(status, int) and not isinstance(status, bool):
+                # the candidate's own process (proxy mode) died: the same classes as the evaluator's
+                payload["fault"] = "crash" if status < 0 else "exit"
+            else:
+                payload["fault"] = "exception"
             payload["stderr"] = tail
         return payload
     if result.killed == "timeout":
@@ -160,12 +182,20 @@ class CascadeState:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.outcome = EvalOutcome()
+        self.outcome = EvalOutcome(import_mode=import_mode(problem))
 
     def add(self, index: int, payload: dict[str, Any], wall_s: float) -> bool:
         """Fold one stage in; True when the next stage should run."""
         out = self.outcome
         out.timings[self.problem.stages[index]] = round(wall_s, 4)
+        seen = payload.get("import")
+        if isinstance(seen, dict):
+            if seen.get("imported") in ("proxy", "shared") and out.imported != "shared":
+                out.imported = str(seen["imported"])
+            out.in_process = out.in_process or bool(seen.get("in_process"))
+            trouble = seen.get("proxy_trouble")
+            if isinstance(trouble, list):
+                out.proxy_trouble += [str(t)[:300] for t in trouble[:5]]
         if not payload.get("ok"):
             out.error = str(payload.get("error") or "stage failed")
             out.fault = payload.get("fault") or "exception"

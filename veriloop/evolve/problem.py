@@ -23,6 +23,10 @@ A problem directory holds:
       stage_timeouts = [10, 60]
       cascade_thresholds = [0.5]
       memory_mb = 2048
+      candidate_import = "auto"      # how an evaluator that imports the program gets it: "proxy" (a
+                                     # proxy module, the program runs in its own process), "shared"
+                                     # (in the evaluator's process: scores forgeable), "auto" (proxy
+                                     # unless it cannot serve the initial program)
       [evolution]
       max_iterations = 100
       num_islands = 4
@@ -77,6 +81,10 @@ class EvaluatorSettings(BaseModel):
     cascade_thresholds: list[float] = Field(default_factory=list)
     cascade: bool = True
     memory_mb: int = Field(default=2048, ge=64)
+    candidate_import: Literal["proxy", "shared", "auto"] = "auto"
+    """How an evaluator that imports the program gets it (see `harness.py`): a proxy module whose
+    calls run in a separate sandboxed process, the program itself in the evaluator's process
+    (forgeable), or proxy unless it cannot serve the initial program (decided at run start)."""
 
     def stage_timeout(self, index: int) -> float:
         """Timeout of stage `index` (0-based)."""

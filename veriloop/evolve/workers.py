@@ -20,6 +20,7 @@ from veriloop.evolve.evaluate import (
     CascadeState,
     EvalOutcome,
     _timeouts,
+    import_mode,
     parse_stage,
     stage_argv,
     stage_limits,
@@ -81,8 +82,10 @@ class WarmPool:
         """Start every worker in the background (overlaps the caller's own start-up work)."""
         self._slots.prestart()
 
-    def run_stage(self, code: str, stage_index: int, nonce: str, timeout_s: float) -> JobResult:
-        """One stage of one candidate in a fresh child of a warm worker."""
+    def run_stage(
+        self, code: str, stage_index: int, nonce: str, timeout_s: float, mode: str | None = None
+    ) -> JobResult:
+        """One stage of one candidate in a fresh child of a warm worker (`mode`: the import mode)."""
         limits = stage_limits(self.problem, timeout_s)
         request = {
             "stage": self.problem.stages[stage_index],
@@ -91,6 +94,7 @@ class WarmPool:
             "argv": stage_argv(self.problem, stage_index)[3:],
             "code": code,
             "nonce": nonce,
+            "import_mode": mode or import_mode(self.problem),
             "timeout": timeout_s,
             "memory_mb": limits.memory_mb,
             "file_size_mb": limits.file_size_mb,
@@ -116,14 +120,20 @@ class WarmPool:
             return lost_result(wall, hung, "evaluation worker")
         return judged["r"]
 
-    def evaluate(self, code: str, stage_timeouts: list[float] | None = None) -> EvalOutcome:
-        """The problem's cascade on `code`, every stage in a fresh child of a warm worker."""
+    def evaluate(
+        self, code: str, stage_timeouts: list[float] | None = None, problem: Problem | None = None
+    ) -> EvalOutcome:
+        """The problem's cascade on `code`, every stage in a fresh child of a warm worker.
+
+        `problem`: the same problem with a decided `candidate_import` (the workers do not depend on it).
+        """
         import secrets
 
-        state = CascadeState(self.problem)
+        problem = problem or self.problem
+        state = CascadeState(problem)
         for i, timeout in enumerate(_timeouts(self.problem, stage_timeouts)):
             nonce = secrets.token_hex(16)
-            result = self.run_stage(code, i, nonce, timeout)
+            result = self.run_stage(code, i, nonce, timeout, import_mode(problem))
             if not state.add(i, parse_stage(result, nonce), result.wall_s):
                 break
         return state.outcome

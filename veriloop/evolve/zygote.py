@@ -84,8 +84,11 @@ def _child(req: dict, out_w: int, res_w: int, harness: object) -> None:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        payload = harness.run_stage(req["stage"], req["problem_dir"], req["program_path"])  # type: ignore[attr-defined]
-        harness.emit(keep, req["nonce"], payload)  # type: ignore[attr-defined]
+        nonce = req.pop("nonce")  # the child is non-dumpable (inherited from the zygote)
+        payload = harness.run_stage(  # type: ignore[attr-defined]
+            req["stage"], req["problem_dir"], req["program_path"], req.get("import_mode", "proxy")
+        )
+        harness.emit(keep, nonce, payload)  # type: ignore[attr-defined]
         os._exit(0)
     except BaseException:  # noqa: BLE001
         os._exit(70)

@@ -58,7 +58,7 @@ class LocalExecutor:
     def _warm_pool(self, problem: Problem) -> Any:
         from veriloop.evolve.workers import DEFAULT_MAX_USES, WarmPool
 
-        key = problem.model_dump_json()
+        key = problem.model_dump_json(exclude={"evaluator": {"candidate_import"}})
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
@@ -68,7 +68,7 @@ class LocalExecutor:
 
     def _evaluate(self, problem: Problem, code: str) -> EvalOutcome:
         if self.isolation == "warm":
-            return self._warm_pool(problem).evaluate(code)  # type: ignore[no-any-return]
+            return self._warm_pool(problem).evaluate(code, problem=problem)  # type: ignore[no-any-return]
         return evaluate_code(problem, code, sandbox=self.sandbox)
 
     async def evaluate(self, problem: Problem, code: str) -> EvalOutcome:
