@@ -38,6 +38,8 @@ class Unit(BaseModel):
     line: int
     ports: dict[str, str] = Field(default_factory=dict)
     """ANSI port name -> direction (input/output/inout/ref), for modules that declare them in the header."""
+    header: str = ""
+    """The header as written (`module name #(...) (...);`, comments inside kept), macros expanded."""
 
 
 class NameRef(BaseModel):
@@ -198,6 +200,11 @@ def _ansi_ports(unit: Any) -> dict[str, str]:
     return out
 
 
+def _header_text(unit: Any) -> str:
+    header = getattr(unit, "header", None)
+    return str(header).strip() if header is not None else ""
+
+
 def _leftmost(node: Any) -> Any:
     while _kind_name(node) == "ScopedName":
         node = node.left
@@ -278,7 +285,7 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
             if parent_unit is None:
                 out.units.append(
                     Unit(name=_unit_name(node), kind=_unit_kind(node), line=_line(sm, node),
-                         ports=_ansi_ports(node))
+                         ports=_ansi_ports(node), header=_header_text(node))
                 )
         if kind == "HierarchyInstantiation":
             inst_types[_token_text(node.type)] = None
