@@ -97,7 +97,7 @@ def test_fake_pass_design_fails() -> None:
 def test_early_finish_design_fails() -> None:
     ref, tb = _problem("Prob050_kmap1")
     rep = grade_testbench(EARLY_FINISH, tb, ref)
-    assert not rep.passed and rep.category == "no_summary"
+    assert not rep.passed and rep.category == "illegal" and "$finish" in rep.detail
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_design_cannot_reach_into_the_testbench(body: str) -> None:
     header = "module TopModule(input a, input b, input c, output out);"
     cheat = f"{header}\n  assign out = 1'b0;\n  {body}\nendmodule\n"
     rep = grade_testbench(cheat, tb, ref)
-    assert not rep.passed and rep.category in {"syntax", "tool_error"}
+    assert not rep.passed and rep.category == "illegal"
 
 
 def test_design_module_named_like_a_testbench_instance_is_rejected() -> None:
@@ -126,7 +126,7 @@ module TopModule(input a, input b, input c, output out);
 endmodule
 """
     rep = grade_testbench(cheat, tb, ref)
-    assert not rep.passed and rep.category == "tool_error" and "good1" in rep.detail
+    assert not rep.passed and rep.category == "illegal" and "good1" in rep.detail
 
 
 def test_design_cannot_read_the_compiled_program() -> None:
@@ -143,8 +143,8 @@ def test_design_cannot_read_the_compiled_program() -> None:
 endmodule
 """
     rep = grade_testbench(snoop, tb, ref)
-    assert "SNOOP read 0 bytes" in rep.log_tail or "SNOOP" not in rep.log_tail
-    assert not rep.passed
+    assert "SNOOP" not in rep.log_tail  # refused before it ran: no file access at all
+    assert not rep.passed and rep.category == "illegal" and "$fopen" in rep.detail
 
 
 def test_syntax_error_and_timeout_categories() -> None:
