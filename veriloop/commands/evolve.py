@@ -122,6 +122,11 @@ def evolve(
         f"({summary.best_program_id})  spend ${summary.stats.get('cost_usd', 0):.4f}  {summary.wall_s:.1f}s",
         highlight=False,
     )
+    if summary.candidate_import.get("forgeable"):
+        from veriloop.evolve.candidate_import import ImportVerdict
+
+        verdict = ImportVerdict.model_validate(summary.candidate_import)
+        c.print(verdict.sentence(), style="bold yellow", highlight=False)
     faults = summary.stats.get("faults") or {}
     if faults:
         c.print("faults: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())), highlight=False)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from veriloop.config import Settings
 from veriloop.errors import BackendError, InputError, MalformedReply, SandboxError
+from veriloop.evolve.candidate_import import ImportVerdict
 from veriloop.evolve.database import DatabaseConfig, IterationRow, ProgramDatabase, ProgramRow
 from veriloop.evolve.edits import EditResult, apply_reply, normalised_hash
 from veriloop.evolve.evaluate import EvalOutcome
@@ -93,6 +94,8 @@ class RunSummary(BaseModel):
     best_program_id: str | None
     stats: dict[str, Any]
     wall_s: float
+    candidate_import: dict[str, Any] = Field(default_factory=dict)
+    """The import verdict (`candidate_import.ImportVerdict`): mode, and whether scores are forgeable."""
 
 
 @dataclass
@@ -164,6 +167,8 @@ class Controller:
         progress: Any = None,
     ) -> None:
         self.problem = problem
+        self.verdict: ImportVerdict | None = None
+        """How the evaluator gets candidates and whether their scores are forgeable (seed_initial)."""
         self.db = db
         self.opt = options
         self.backends = backends
@@ -402,10 +407,20 @@ class Controller:
 
     # ---------------------------------------------------------------- initial program
     async def seed_initial(self) -> None:
-        if 0 in self.db.done_iterations():
+        """Decide the candidate import mode on the initial program (kept in the database), then seed."""
+        from veriloop.evolve.candidate_import import META_KEY, ImportVerdict, decide, with_mode
+
+        done = 0 in self.db.done_iterations()
+        stored = self.db.meta(META_KEY)
+        if done and stored:
+            self.verdict = ImportVerdict.model_validate_json(stored)
+            self.problem = with_mode(self.problem, self.verdict.mode)
+            return
+        self.problem, self.verdict, outcome = await decide(self.problem, self.executor)
+        self.db.set_meta(META_KEY, self.verdict.model_dump_json())
+        if done:
             return
         code = self.problem.initial_code
-        outcome = await self.executor.evaluate(self.problem, code)
         h = normalised_hash(code)
         row = IterationRow(iteration=0, status="initial", island=0, fault=outcome.fault)
         program = self._program(0, None, 0, code, h, outcome, None, row)
@@ -595,6 +610,9 @@ def run_evolution(
         async def main() -> None:
             assert ctl is not None
             await ctl.seed_initial()
+            if console is not None and ctl.verdict is not None:
+                style = "bold yellow" if ctl.verdict.forgeable else "dim"
+                console.print(ctl.verdict.sentence(), style=style, highlight=False)
             await ctl.run(schedule)
             for b in backends.values():
                 await b.aclose()
@@ -633,7 +651,11 @@ def run_evolution(
         if callable(executor_stats):
             stats["executor"] = executor_stats()
         db.close()
-        update_run(record, status=status, meta=record.meta | {"stats": stats, "stop_reason": reason})
+        verdict = ctl.verdict.model_dump() if ctl is not None and ctl.verdict is not None else {}
+        meta = record.meta | {"stats": stats, "stop_reason": reason}
+        if verdict:
+            meta["candidate_import"] = verdict
+        update_run(record, status=status, meta=meta)
     return RunSummary(
         run_id=record.id,
         run_dir=str(record.dir),
@@ -645,6 +667,7 @@ def run_evolution(
         best_program_id=stats["best_id"],
         stats=stats,
         wall_s=round(time.monotonic() - started, 3),
+        candidate_import=verdict,
     )
 
 

@@ -94,6 +94,7 @@ def show(record: RunRecord) -> dict[str, Any]:
         "run_id": record.id,
         "status": record.status,
         "problem": record.meta.get("problem"),
+        "candidate_import": _import_verdict(record, None),
         "best": None if best is None else best | {"code": code},
         "score_curve": [{"iteration": c["iteration"], "best": c["best"]} for c in curve],
         "stats": {
@@ -105,6 +106,26 @@ def show(record: RunRecord) -> dict[str, Any]:
             "stop_reason": record.meta.get("stop_reason"),
         },
     }
+
+
+def _import_verdict(record: RunRecord, conn: sqlite3.Connection | None) -> dict[str, Any]:
+    """The run's candidate-import verdict (run record, else the database's meta table), with the
+    warning sentence when its scores are forgeable."""
+    verdict = record.meta.get("candidate_import")
+    if not isinstance(verdict, dict) and conn is not None:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='candidate_import'").fetchone()
+            verdict = json.loads(row[0]) if row else None
+        except (sqlite3.DatabaseError, ValueError):
+            verdict = None
+    if not isinstance(verdict, dict):
+        return {}
+    from veriloop.evolve.candidate_import import FORGEABLE
+
+    out = dict(verdict)
+    if out.get("forgeable"):
+        out["warning"] = FORGEABLE
+    return out
 
 
 def resume(
@@ -171,6 +192,21 @@ def export(record: RunRecord, dest: str | Path) -> list[Path]:
     try:
         progs = _programs(conn)
         best = _best(progs)
+        verdict = _import_verdict(record, conn)
+        report = {
+            "run_id": record.id,
+            "problem": record.meta.get("problem"),
+            "best": best,
+            "candidate_import": verdict,
+        }
+        p = out / "report.json"
+        p.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        written.append(p)
+        warning = (
+            f"> **Warning: {verdict['warning']}** ({verdict.get('reason', '')})\n"
+            if verdict.get("forgeable")
+            else ""
+        )
         if best is not None:
             code = conn.execute("SELECT code FROM programs WHERE id=?", (best["id"],)).fetchone()[0]
             problem = Path(record.meta.get("problem", ""))
@@ -184,6 +220,8 @@ def export(record: RunRecord, dest: str | Path) -> list[Path]:
             written.append(p)
             chain = _lineage(conn, best["id"])
             lines = [f"# Diff history of {best['id']} (score {best['score']})", ""]
+            if warning:
+                lines += [warning]
             for step in chain:
                 lines.append(f"## iteration {step['iteration']}: {step['id']} (score {step['score']})")
                 lines.append("")
