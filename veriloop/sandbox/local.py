@@ -30,10 +30,18 @@ _COLLECT_LIST = "/.veriloop-collect"
 
 
 def _collect_wrapper(argv: list[str], fd: int) -> list[str]:
-    """bash runs the command with the collect descriptor closed, then tars the listed paths onto it."""
+    """bash runs the command with the collect descriptor closed; once it has exited, everything else
+    in the sandbox is killed (nothing can swap a path under the check), and the requested paths that
+    are regular files reached through no symlink go onto the descriptor as a tar stream."""
     script = (
-        f'"$@" {fd}>&-; s=$?; cd {JOB_DIR} && '
-        f"tar -cf - --no-recursion --null -T {_COLLECT_LIST} >&{fd} 2>/dev/null; exit $s"
+        f'"$@" {fd}>&-; s=$?; kill -9 -1 2>/dev/null; cd {JOB_DIR} || exit $s\n'
+        "while IFS= read -r -d '' n; do\n"
+        "  p=; r=$n; bad=\n"
+        '  while [ -n "$r" ]; do c=${r%%/*}; if [ "$c" = "$r" ]; then r=; else r=${r#*/}; fi\n'
+        '    p=${p:+$p/}$c; if [ -L "$p" ]; then bad=1; break; fi; done\n'
+        '  if [ -z "$bad" ] && [ -f "$n" ]; then printf \'%s\\0\' "$n"; fi\n'
+        f"done < {_COLLECT_LIST} | tar -cf - --no-recursion --null -T - >&{fd} 2>/dev/null\n"
+        "exit $s"
     )
     return ["/bin/bash", "--norc", "--noprofile", "-c", script, "veriloop-job", *argv]
 
