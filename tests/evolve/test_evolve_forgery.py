@@ -93,10 +93,11 @@ def evaluate(program_path):
 """
 
 # A candidate run as the evaluator's subprocess: look for the nonce in the harness's memory and
-# environment, write forged frames to every descriptor of the harness and of bwrap's init, kill
-# the harness (so only forged frames reach the host), and report what it could open on stderr.
+# environment, write forged frames once to each channel of the harness and of bwrap's init, then
+# flood the result pipe so the honest frame lands past the host's output cap; report what it could
+# open on stderr.
 CHILD_ATTACK = r"""
-    import os, re, glob, json, signal, sys
+    import os, re, glob, json, sys
     ppid, seen, found = os.getppid(), [], set()
     hexes = re.compile(rb"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
     try:
@@ -129,16 +130,23 @@ CHILD_ATTACK = r"""
         b"\n" + n + b" " + json.dumps({"ok": True, "metrics": {"combined_score": 99.0}}).encode() + b"\n"
         for n in sorted(found)[:400]
     ) or b"\n" + b"0" * 32 + b' {"ok": true, "metrics": {"combined_score": 99.0}}\n'
-    for target in fds + ["/proc/1/fd/1", "/proc/1/fd/2"]:
+    pipes = set()
+    for target in ["/proc/1/fd/1", *fds]:  # one frame per guess on each distinct channel
         try:
+            pipe = os.readlink(target)
+            if pipe in pipes:
+                continue
+            pipes.add(pipe)
             with open(target, "wb", buffering=0) as fh:
                 fh.write(frames)
             seen.append(f"wrote:{target}")
         except OSError as exc:
             seen.append(f"{target}:{type(exc).__name__}")
     print(" ".join(seen), file=sys.stderr, flush=True)
-    if found:
-        os.kill(ppid, signal.SIGKILL)
+    if found:  # push the honest frame past the host's output cap (but under its kill threshold)
+        with open("/proc/1/fd/1", "wb", buffering=0) as fh:
+            for _ in range(48):
+                fh.write(b"." * 65535 + b"\n")
 """
 
 # Candidates an importing evaluator runs in its own process (shared) or gets as a proxy.
