@@ -12,11 +12,20 @@ Staged jobs (`StagedJob`: a few commands in one job dir, e.g. compile then simul
 bubblewrap sandboxes, one per slot, whose server gives every job a fresh job dir and wipes all it
 left, so a job costs no sandbox start-up; other backends run one ordinary job per step.
 
+Layers, bottom up (each imports only those below it): `contract.py` (Job, Limits, JobResult, the
+Sandbox base class and its one-job-per-step fallback for staged jobs); `process.py` (spawn with
+rlimits, capped output, wall clock), `syscall_filter.py` (seccomp), `cgroup.py`, `collect.py`,
+`jobdir.py`; `bwrap.py` (the command line: view, identity, filter); the backends `local.py`,
+`rlimits.py`, `docker_backend.py` (and `gvisor.py` where present); `warm.py` (long-lived bwrap
+sandboxes and their pool) and `staged.py` (staged jobs on warm sandboxes) on top.
+
 Backends (`[sandbox] backend` in veriloop.toml, default "auto"):
 
-- `local` (preferred): bubblewrap namespaces + rlimits + a per-job pids cgroup when the host
-  allows one; see `local.py` for exactly what a job sees. Contained: no network, no host files
-  besides the system dirs and the Python install, no inherited environment (no API keys, no HOME).
+- `local` (preferred): bubblewrap started as an unprivileged host user when veriloop is root, no
+  capabilities, a seccomp filter, read-only `/proc`, size-capped tmpfs job dir, `/tmp` and
+  `/dev/shm`, rlimits and a per-job pids cgroup; see `bwrap.py` for exactly what a job sees.
+  Contained: no network, no host files besides the system dirs and the Python install, no
+  inherited environment (no API keys, no HOME).
 - `docker`: the docker SDK (`docker_backend.py`); used when configured, and by "auto" when
   bubblewrap cannot run but a Docker engine answers. Jobs then run in `docker_image`.
 - `rlimits`: resource limits and process-group kill only, `contained=False` in every result and in
@@ -26,8 +35,8 @@ Limits (`contract.Limits`): wall seconds (the whole process group / pid namespac
 CPU seconds (RLIMIT_CPU), memory (RLIMIT_DATA, not RLIMIT_AS: wasm tools reserve huge address
 space; a job that runs out says so on stderr and gets killed="memory"), output bytes per stream
 (kept head + marker; beyond 8x the cap the job is killed with killed="output"), file size
-(RLIMIT_FSIZE, also the size of the private /tmp), open files, processes (pids cgroup, else
-RLIMIT_NPROC, which root ignores). Every backend is safe to call from many threads; each bounds
+(RLIMIT_FSIZE), the size of each writable mount (`disk_mb`), open files, processes (pids cgroup,
+else RLIMIT_NPROC). Every backend is safe to call from many threads; each bounds
 its concurrent jobs to `max_parallel` (0 = one per CPU core).
 """
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from veriloop.sandbox import syscall_filter
 from veriloop.sandbox.contract import JOB_DIR, Limits
+from veriloop.sandbox.process import rlimit_values
 
 SANDBOX_UID = 65534
 """The host user (and group) contained jobs run as when veriloop itself runs as root."""
@@ -49,21 +50,6 @@ _ETC_FILES = [
     "/etc/localtime",
 ]
 _TOP_DIRS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
-
-
-def base_env(extra: dict[str, str]) -> dict[str, str]:
-    """The whole environment of a job: a PATH that finds the venv and system tools, and job.env."""
-    venv_bin = str(Path(sys.prefix) / "bin")
-    env = {
-        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    env.update(extra)
-    return env
 
 
 def sandbox_user() -> tuple[int, int] | None:
@@ -91,8 +77,6 @@ def launcher(limits: Limits, with_cgroup: bool) -> list[str]:
     drops to the sandbox user. (The kernel refuses to set the limits of a process that already
     lives in the sandbox's user namespace from outside, and a Python pre-exec hook would cost a
     full fork of veriloop per job.)"""
-    from veriloop.sandbox.process import rlimit_values
-
     names = {
         resource.RLIMIT_CPU: "cpu",
         resource.RLIMIT_DATA: "data",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -13,6 +15,21 @@ KillReason = Literal["timeout", "memory", "output", "signal"]
 
 JOB_DIR = "/job"
 """Where a contained job's directory appears (also its cwd); backends without namespaces use a temp dir."""
+
+
+def base_env(extra: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a job: a PATH that finds the venv and system tools, and job.env."""
+    venv_bin = str(Path(sys.prefix) / "bin")
+    env = {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra)
+    return env
 
 
 class Limits(BaseModel):

@@ -16,8 +16,7 @@ from typing import Any
 
 from veriloop.errors import SandboxError
 from veriloop.sandbox import jobdir
-from veriloop.sandbox.contract import Job, JobResult, KillReason, Sandbox
-from veriloop.sandbox.local import JOB_DIR, base_env
+from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, KillReason, Sandbox, base_env
 
 
 def _client(timeout_s: float) -> Any:

@@ -17,12 +17,12 @@ import os
 import time
 
 from veriloop.sandbox import bwrap, cgroup, collect
-from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Sandbox, StagedJob
+from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Sandbox, StagedJob, base_env
 from veriloop.sandbox.process import RawRun, run_process
 
 __all__ = ["JOB_DIR", "LocalSandbox", "base_env", "probe"]
 
-base_env = bwrap.base_env
+
 probe = bwrap.probe
 hardening_flags = bwrap.hardening_flags
 
@@ -88,7 +88,7 @@ class LocalSandbox(Sandbox):
         spawn = bwrap.command(
             argv,
             limits=job.limits,
-            env=bwrap.base_env(job.env),
+            env=base_env(job.env),
             files=files,
             ro_paths=job.ro_paths,
             network=job.network,

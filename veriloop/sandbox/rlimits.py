@@ -9,8 +9,7 @@ pids cgroup is available (then they are killed with the group).
 from __future__ import annotations
 
 from veriloop.sandbox import cgroup, jobdir
-from veriloop.sandbox.contract import Job, JobResult, Sandbox
-from veriloop.sandbox.local import base_env
+from veriloop.sandbox.contract import Job, JobResult, Sandbox, base_env
 from veriloop.sandbox.process import run_process
 
 

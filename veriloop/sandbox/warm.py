@@ -41,7 +41,7 @@ from pydantic import BaseModel
 
 from veriloop.errors import SandboxError
 from veriloop.sandbox import bwrap, cgroup
-from veriloop.sandbox.contract import Job, JobResult, Limits
+from veriloop.sandbox.contract import Job, JobResult, Limits, base_env
 from veriloop.sandbox.process import bwrap_sync_argv, kill_reason, release_bwrap
 
 START_TIMEOUT_S = 60.0
@@ -141,7 +141,7 @@ class WarmSandbox:
         spawn = bwrap.command(
             job.argv,
             limits=job.limits,
-            env=bwrap.base_env(job.env),
+            env=base_env(job.env),
             files={n: (d.encode() if isinstance(d, str) else d) for n, d in job.files.items()},
             ro_paths=job.ro_paths,
             network=job.network,
