@@ -506,3 +506,28 @@ def test_collect_takes_only_regular_files_at_requested_names() -> None:
     )
     assert set(res.files) == {"good", "sub/f", "big"}
     assert res.files["good"] == b"ok\n" and len(res.files["big"]) <= 1 << 20
+
+
+def test_a_problem_dir_under_a_private_parent_is_visible_to_the_job_only(tmp_path: Path) -> None:
+    """A 0700 parent keeps the sandbox user out; the job gets a copy that other users cannot read."""
+    private = tmp_path / "private"
+    (private / "prob").mkdir(parents=True)
+    private.chmod(0o700)
+    (private / "prob" / "data.txt").write_text("payload")
+    (private / "prob" / "link").symlink_to("/etc/hostname")
+    res = run_job(
+        Job(
+            argv=["sh", "-c", f"cat {private}/prob/data.txt; echo; ls {private}/prob"],
+            ro_paths=[str(private / "prob")],
+            limits=Limits(wall_s=10),
+        ),
+        LOCAL,
+    )
+    assert res.ok, res.stderr
+    assert res.stdout.split() == ["payload", "data.txt"]
+    if os.geteuid() == 0:
+        from veriloop.sandbox.bwrap import readable_path
+
+        copy = Path(readable_path(str(private / "prob")))
+        assert copy != private / "prob"
+        assert copy.parent.stat().st_mode & 0o077 == 0

@@ -21,6 +21,7 @@ Everything the `local` backend and the warm sandboxes start goes through `Spawn`
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -126,7 +127,8 @@ def readable_path(path: str) -> str:
 
     A problem directory under a private parent (a 0700 home or pytest's temp root) cannot be bound
     by an unprivileged bubblewrap; the copy holds its regular files and directories only (links and
-    special files are left out), in a fresh world-readable temp dir."""
+    special files are left out), under a temp dir that only the sandbox user (and root) may enter,
+    removed when this process exits (or by the next veriloop process, if this one was killed)."""
     user = sandbox_user()
     if user is None or _readable_by(path, *user):
         return path
@@ -135,12 +137,38 @@ def readable_path(path: str) -> str:
         found = _staged.get(key)
         if found is not None and os.path.exists(found):
             return found
+        if not _staged:
+            _clean_stale_views()
+            atexit.register(_drop_views)
         root = tempfile.mkdtemp(prefix=f"veriloop-view-{os.getpid()}-")
-        os.chmod(root, 0o755)
         target = os.path.join(root, "view")
         _copy_plain(path, target)
+        os.chown(root, user[0], user[1])
+        os.chmod(root, 0o500)
         _staged[key] = target
         return target
+
+
+def _drop_views() -> None:
+    from veriloop.sandbox.inside import remove
+
+    for target in _staged.values():
+        remove(os.path.dirname(target))
+    _staged.clear()
+
+
+def _clean_stale_views() -> None:
+    """Remove view copies left by veriloop processes that were killed."""
+    from veriloop.sandbox.inside import remove
+
+    base = Path(tempfile.gettempdir())
+    for d in base.glob("veriloop-view-*-*"):
+        try:
+            pid = int(d.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+            remove(str(d))
 
 
 def _copy_plain(src: str, dst: str) -> None:
