@@ -531,3 +531,22 @@ def test_a_problem_dir_under_a_private_parent_is_visible_to_the_job_only(tmp_pat
         copy = Path(readable_path(str(private / "prob")))
         assert copy != private / "prob"
         assert copy.parent.stat().st_mode & 0o077 == 0
+
+
+def test_warm_collect_follows_no_link_and_never_blocks(pool: StepPool) -> None:
+    script = (
+        "import os\n"
+        "open('good', 'w').write('ok')\n"
+        "os.symlink('/etc', 'etc_link')\n"
+        "os.symlink('/etc/passwd', 'passwd_link')\n"
+        "os.mkfifo('fifo')\n"
+        "os.mkdir('d'); os.symlink('/etc/hostname', 'd/h')\n"
+    )
+    res = pool.run(
+        StagedJob(
+            steps=[Step(argv=[PY, "-c", script], wall_s=10)],
+            collect=["good", "etc_link/passwd", "passwd_link", "fifo", "d/h", "../etc/passwd"],
+        )
+    )[-1]
+    assert res.ok, res.stderr
+    assert res.files == {"good": b"ok"}

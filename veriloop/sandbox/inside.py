@@ -199,6 +199,43 @@ def _remove_in(top: int, name: str, budget: int) -> bool:
     return ok
 
 
+def read_file(root: str, rel: str, max_bytes: int) -> bytes | None:
+    """The first `max_bytes` of regular file `rel` under `root`, opened without following a link at
+    any component (O_NOFOLLOW, one directory at a time); None for anything else or any error."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(root, flags | os.O_DIRECTORY)
+    except OSError:
+        return None
+    leaf = -1
+    try:
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts:
+            return None
+        for part in parts[:-1]:
+            nxt = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        leaf = os.open(parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+        if not stat.S_ISREG(os.fstat(leaf).st_mode):
+            return None
+        chunks = []
+        left = max_bytes
+        while left > 0:
+            chunk = os.read(leaf, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+        if leaf >= 0:
+            os.close(leaf)
+
+
 def wipe(root: str, keep: dict[str, tuple[int, int, str]]) -> bool:
     """Delete what is not part of the sandbox's own layout under `root`; True if all is as at start."""
     todo: list[tuple[str, int | None]] = [(root, None)]

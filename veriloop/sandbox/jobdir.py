@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
 import tempfile
 from pathlib import Path
 
@@ -36,39 +33,10 @@ def collect(root: Path, names: list[str], max_bytes: int) -> dict[str, bytes]:
     symlinked file nor a symlinked parent directory can point the read out of the job dir."""
     out: dict[str, bytes] = {}
     for name in names:
-        data = _read_inside(root, safe_name(name), max_bytes)
+        data = inside.read_file(str(root), safe_name(name), max_bytes)
         if data is not None:
             out[name] = data
     return out
-
-
-def _read_inside(root: Path, rel: str, max_bytes: int) -> bytes | None:
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(root, flags | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        parts = rel.split("/")
-        for part in parts[:-1]:
-            nxt = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-        leaf = os.open(parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
-    except OSError:
-        os.close(fd)
-        return None
-    os.close(fd)
-    try:
-        if not stat.S_ISREG(os.fstat(leaf).st_mode):
-            return None
-        with os.fdopen(leaf, "rb", closefd=False) as fh:
-            return fh.read(max_bytes)
-    except OSError:
-        return None
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(leaf)
 
 
 def remove(root: Path) -> None:

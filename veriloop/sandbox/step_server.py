@@ -27,7 +27,6 @@ was left behind (the host then recycles this sandbox).
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import signal
 import sys
@@ -156,15 +155,12 @@ def _run_step(job_dir: str, step: dict, limits: dict, env: dict) -> dict:
 
 
 def _collect(job_dir: str, names: list[str], max_bytes: int) -> dict[str, str]:
+    """Regular files at exactly these paths (no link followed anywhere), each whole if <= max_bytes."""
     out = {}
     for name in names:
-        full = _safe_name(job_dir, name)
-        if full is None or not os.path.isfile(full) or os.path.islink(full):
-            continue
-        with contextlib.suppress(OSError), open(full, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-            if len(data) <= max_bytes:
-                out[name] = base64.b64encode(data).decode("ascii")
+        data = inside.read_file(job_dir, name, max_bytes + 1)
+        if data is not None and len(data) <= max_bytes:
+            out[name] = base64.b64encode(data).decode("ascii")
     return out
 
 
