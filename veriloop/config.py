@@ -47,7 +47,8 @@ class SandboxConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["auto", "local", "docker", "rlimits"] = "auto"
+    backend: Literal["auto", "local", "docker", "rlimits", "gvisor"] = "auto"
+    """gvisor: one gVisor (runsc) sandbox per job, for untrusted problem dirs; never picked by auto."""
     docker_image: str = "python:3.11-slim"
     wall_s: float = Field(default=60.0, gt=0)
     memory_mb: int = Field(default=2048, ge=16)

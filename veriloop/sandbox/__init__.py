@@ -139,6 +139,12 @@ def _build(cfg: SandboxConfig) -> tuple[Sandbox, SandboxInfo]:
             reason="configured: [sandbox] backend = docker",
             process_limit="docker pids limit",
         )
+    if cfg.backend == "gvisor":
+        from veriloop.sandbox import gvisor
+
+        gbox = gvisor.GVisorSandbox(cfg.max_parallel)  # SandboxError with a hint when runsc cannot run
+        why = f"configured: [sandbox] backend = gvisor; {gvisor.probe()[1]}"
+        return gbox, SandboxInfo(mode="gvisor", contained=True, reason=why, process_limit=gvisor.PROCESS_NOTE)
     if cfg.backend == "rlimits":
         return rlimits.RlimitsSandbox(cfg.max_parallel), SandboxInfo(
             mode="rlimits",

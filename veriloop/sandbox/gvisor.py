@@ -1,0 +1,432 @@
+"""The `gvisor` backend: every job in its own gVisor sandbox (`runsc run` on a hand-written OCI bundle).
+
+The strongest isolation veriloop offers, for untrusted problem dirs: the job's system calls are
+served by gVisor's user-space kernel (the Sentry), not by the host kernel. Debian's `runsc` is used
+as root, with the ptrace platform (KVM hangs in nested VMs), `--ignore-cgroups` (the memory cap is
+a cgroup of our own, below), `--overlay2=none` and a private `--root` state dir per job, so
+concurrent jobs never share container state.
+
+What a job sees (`runsc do` would overlay the whole host root, so it is not used):
+
+- a read-only root made of empty mount points and the `/bin`, `/lib*`, `/sbin` links; `/usr`,
+  a few `/etc` files and the Python running veriloop (`sys.prefix`, `sys.base_prefix`) bound
+  read-only; `job.ro_paths` read-only at the same path (a readable copy when the sandbox user
+  cannot read the original, as for the local backend);
+- `/job`: the job's own host dir (inside a private 0700 bundle dir), read-write, the cwd;
+  `/tmp`: a tmpfs in the Sentry's memory of `Limits.disk_mb`; gVisor's own `/proc` and `/dev`;
+- the job runs as uid/gid 65534 with no capabilities (all five sets empty) and `noNewPrivileges`;
+  the environment is exactly `base_env(job.env)`; network: only loopback (`--network=none`),
+  the host's when `job.network` (`--network=host`).
+
+Limits: the wall clock kills the whole sandbox (runsc's process group, then every process of the
+job's cgroup, then `runsc delete --force`); memory is a per-job memory cgroup around runsc, its
+Gofer and the Sentry (the job's memory plus `SENTRY_OVERHEAD_MB`; an OOM kill there gives
+killed="memory"); where no memory cgroup can be made, RLIMIT_AS inside the sandbox instead
+(measured: this runsc ignores RLIMIT_DATA). RLIMIT_FSIZE, RLIMIT_NOFILE and RLIMIT_NPROC are set in
+the OCI spec and enforced by the Sentry (the job is not root, so NPROC binds a fork bomb);
+RLIMIT_CPU is set too but this runsc does not enforce it: CPU time is bounded by the wall clock.
+
+Known gap of Debian's runsc 0.0~20221219: `statx` with AT_NO_AUTOMOUNT fails with EINVAL, so
+coreutils 9 `ls`/`stat` fail inside; Python, Icarus, Verilator and Yosys use `fstatat` and work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from veriloop.errors import SandboxError
+from veriloop.sandbox import bwrap, jobdir
+from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Limits, Sandbox, base_env
+from veriloop.sandbox.process import run_process
+
+SANDBOX_UID = 65534
+"""The uid and gid a job runs as inside gVisor (nobody); also the owner of its host job dir."""
+
+SENTRY_OVERHEAD_MB = 192
+"""Added to the job's memory limit for runsc, the Gofer and the Sentry themselves (measured: ~60 MB)."""
+
+RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none")
+PROCESS_NOTE = "RLIMIT_NPROC enforced by gVisor for the sandbox's unprivileged uid"
+
+_ETC_FILES = [
+    "/etc/ld.so.cache",
+    "/etc/alternatives",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+]
+_TOP_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+_ids = itertools.count()
+
+
+def runsc_path() -> str | None:
+    return shutil.which("runsc", path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+
+
+@functools.lru_cache(maxsize=1)
+def _python_dirs() -> tuple[str, ...]:
+    """The Python install the job may use, outside /usr (venv, base prefix, the interpreter's real file)."""
+    seen: list[str] = []
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        for path in (prefix, os.path.realpath(prefix)):
+            if path not in seen and path != "/usr" and not path.startswith("/usr/"):
+                seen.append(path)
+    real_exe = os.path.realpath(sys.executable)
+    if not real_exe.startswith("/usr/") and not any(real_exe.startswith(p.rstrip("/") + "/") for p in seen):
+        seen.append(real_exe)
+    return tuple(seen)
+
+
+def _bind(source: str, dest: str, writable: bool = False) -> dict[str, Any]:
+    return {
+        "destination": dest,
+        "type": "bind",
+        "source": source,
+        "options": ["rbind", "rw" if writable else "ro", "nosuid", "nodev"],
+    }
+
+
+def _mount_point(rootfs: Path, dest: str, is_dir: bool) -> None:
+    """An empty directory or file at `dest` in the bundle's root (parents made as needed)."""
+    target = rootfs / dest.lstrip("/")
+    if target.exists() or target.is_symlink():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if is_dir:
+        target.mkdir()
+    else:
+        target.touch()
+
+
+def _under_tmp(path: str) -> bool:
+    return path == "/tmp" or path.startswith("/tmp/")
+
+
+def _rlimits(limits: Limits, memory_by_rlimit: bool) -> list[dict[str, Any]]:
+    cpu = max(1, int(limits.cpu_s if limits.cpu_s is not None else limits.wall_s + 0.999))
+    fsize = limits.file_size_mb << 20
+    out = [
+        {"type": "RLIMIT_CPU", "soft": cpu, "hard": cpu + 1},
+        {"type": "RLIMIT_FSIZE", "soft": fsize, "hard": fsize},
+        {"type": "RLIMIT_NOFILE", "soft": limits.nofile, "hard": limits.nofile},
+        {"type": "RLIMIT_NPROC", "soft": limits.nproc, "hard": limits.nproc},
+        {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+    ]
+    if memory_by_rlimit:
+        mem = limits.memory_mb << 20
+        out.append({"type": "RLIMIT_AS", "soft": mem, "hard": mem})
+    return out
+
+
+def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: bool) -> None:
+    """config.json and the root directory of the OCI bundle for `job` (see the module docstring)."""
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir()
+    for top in _TOP_LINKS:
+        if os.path.islink(top):
+            os.symlink(os.readlink(top), rootfs / top.lstrip("/"))
+        elif os.path.isdir(top):
+            _mount_point(rootfs, top, True)
+    mounts: list[dict[str, Any]] = [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+        {
+            "destination": "/tmp",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "nodev", "mode=1777", f"size={job.limits.disk_mb}m"],
+        },
+        _bind("/usr", "/usr"),
+    ]
+    for top in _TOP_LINKS:
+        if not os.path.islink(top) and os.path.isdir(top):
+            mounts.append(_bind(top, top))
+    for etc in _ETC_FILES:
+        if os.path.exists(etc):
+            mounts.append(_bind(os.path.realpath(etc), etc))
+    for path in _python_dirs():
+        mounts.append(_bind(path, path))
+    for ro in job.ro_paths:
+        real = os.path.realpath(ro)
+        if not os.path.exists(real):
+            raise SandboxError(f"Read-only path {ro} given to the sandbox does not exist.")
+        mounts.append(_bind(bwrap.readable_path(real), ro if os.path.isabs(ro) else real))
+    mounts.append(_bind(str(host_job_dir), JOB_DIR, writable=True))
+    for mount in mounts:
+        dest = mount["destination"]
+        if not _under_tmp(dest):  # under /tmp, gVisor makes the mount point in its tmpfs itself
+            _mount_point(rootfs, dest, mount["type"] != "bind" or os.path.isdir(mount["source"]))
+    namespaces = ["pid", "ipc", "uts", "mount"] + ([] if job.network else ["network"])
+    spec = {
+        "ociVersion": "1.0.0",
+        "process": {
+            "terminal": False,
+            "user": {"uid": SANDBOX_UID, "gid": SANDBOX_UID, "additionalGids": []},
+            "args": list(job.argv),
+            "env": [f"{k}={v}" for k, v in base_env(job.env).items()],
+            "cwd": JOB_DIR,
+            "capabilities": {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")},
+            "noNewPrivileges": True,
+            "rlimits": _rlimits(job.limits, memory_by_rlimit),
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "veriloop",
+        "mounts": mounts,
+        "linux": {"namespaces": [{"type": t} for t in namespaces]},
+    }
+    (bundle / "config.json").write_text(json.dumps(spec))
+
+
+class MemoryGroup:
+    """A per-job cgroup v1 memory group (under our own) holding runsc and everything it starts."""
+
+    def __init__(self, path: Path, limit_bytes: int) -> None:
+        self.path = path
+        path.mkdir()
+        (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+        with contextlib.suppress(OSError):  # no swap accounting on this host: nothing to cap
+            (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+        self.procs_file = str(path / "cgroup.procs")
+
+    @classmethod
+    def open(cls, limit_bytes: int) -> MemoryGroup | None:
+        parent = _memory_parent()
+        if parent is None:
+            return None
+        try:
+            return cls(parent / f"job-{os.getpid()}-{next(_ids)}", limit_bytes)
+        except OSError:
+            return None
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in Path(self.procs_file).read_text().split()]
+        except OSError:
+            return []
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group until it is empty (at most ~3 s)."""
+        until = time.monotonic() + 3.0
+        while time.monotonic() < until:
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+
+    def oom_killed(self) -> bool:
+        """Did the kernel's OOM killer act in this group (or was the limit hit and the job SIGKILLed)?"""
+        try:
+            for line in (self.path / "memory.oom_control").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+            return int((self.path / "memory.failcnt").read_text()) > 0
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        self.kill_all()
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
+@functools.lru_cache(maxsize=1)
+def _memory_parent() -> Path | None:
+    """Our cgroup v1 memory group's `veriloop-gvisor` child (made once), or None (no v1 memory)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            mount = Path("/sys/fs/cgroup/memory")
+            parent = mount / path.lstrip("/") / "veriloop-gvisor"
+            try:
+                parent.mkdir(exist_ok=True)
+                probe = parent / f"probe-{os.getpid()}"
+                probe.mkdir(exist_ok=True)
+                (probe / "memory.limit_in_bytes").write_text(str(64 << 20))
+                probe.rmdir()
+            except OSError:
+                return None
+            return parent
+    return None
+
+
+def _runsc(state: Path, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[bytes] | None:
+    exe = runsc_path()
+    if exe is None:
+        return None
+    try:
+        return subprocess.run(
+            [exe, "--root", str(state), *args],
+            capture_output=True,
+            timeout=timeout,
+            env={"PATH": "/usr/bin:/bin"},
+            cwd="/",
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _cleanup(state: Path, cid: str) -> None:
+    """Remove the container if runsc left it (killed run): kills its sandbox and drops the state."""
+    with contextlib.suppress(OSError):
+        if state.is_dir() and any(state.iterdir()):
+            _runsc(state, "delete", "--force", cid)
+
+
+def _host_limits(limits: Limits) -> Limits:
+    """Limits for runsc itself on the host: the job's wall clock and output caps; its rlimits are set
+    inside the sandbox instead (the Sentry's own memory file and threads must not hit them)."""
+    return limits.model_copy(
+        update={
+            "cpu_s": max(limits.wall_s * 64, 3600.0),
+            "memory_mb": 1 << 22,
+            "file_size_mb": 1 << 22,
+            "nofile": 1 << 16,
+            "nproc": 1 << 16,
+        }
+    )
+
+
+def check() -> tuple[bool, str]:
+    """Can runsc start a sandbox here? (ok, reason); runs one tiny job (about 0.3 s)."""
+    exe = runsc_path()
+    if exe is None:
+        return False, "runsc (gVisor) is not installed"
+    if os.geteuid() != 0:
+        return False, f"runsc needs root here and veriloop runs as uid {os.geteuid()}"
+    version = ""
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+        version = out.splitlines()[0].replace("runsc version ", "") if out else ""
+    try:
+        res = GVisorSandbox(1, checked=True).run(Job(argv=["/bin/true"], label="gvisor-probe"))
+    except SandboxError as err:
+        return False, f"runsc cannot start a sandbox here: {err.message}"
+    if not res.ok:
+        last = (res.stderr.strip().splitlines() or [f"exit {res.exit_code}"])[-1]
+        return False, f"runsc cannot start a sandbox here: {last[:160]}"
+    memory = "memory cgroup" if _memory_parent() is not None else "RLIMIT_AS (no memory cgroup)"
+    return True, f"gVisor runsc {version or '?'} starts sandboxes (ptrace platform, memory cap: {memory})"
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> tuple[bool, str]:
+    """`check()`, once per process."""
+    return check()
+
+
+class GVisorSandbox(Sandbox):
+    """One gVisor sandbox per job: contained, no network by default, runs as an unprivileged uid."""
+
+    name = "gvisor"
+    contained = True
+
+    def __init__(self, max_parallel: int = 0, checked: bool = False) -> None:
+        if not checked:
+            ok, why = probe()
+            if not ok:
+                raise SandboxError(
+                    f"The gvisor sandbox was requested but {why}.",
+                    hint="Run veriloop as root with runsc installed (apt-get install runsc), "
+                    'or set [sandbox] backend = "local".',
+                )
+        super().__init__(max_parallel)
+
+    def run(self, job: Job) -> JobResult:
+        exe = runsc_path()
+        if exe is None:
+            raise SandboxError("runsc (gVisor) is not installed.", hint="apt-get install runsc")
+        bundle = Path(tempfile.mkdtemp(prefix="veriloop-gvisor-"))
+        cid = f"veriloop-{os.getpid()}-{next(_ids)}"
+        state = bundle / "state"
+        try:
+            host_dir = bundle / "job"
+            os.rename(jobdir.create(job.files), host_dir)
+            _give_to_sandbox_user(host_dir)
+            with self._gate:
+                group = MemoryGroup.open((job.limits.memory_mb + SENTRY_OVERHEAD_MB) << 20)
+                try:
+                    write_bundle(job, bundle, host_dir, memory_by_rlimit=group is None)
+                    state.mkdir(mode=0o700)
+
+                    def kill_all() -> None:
+                        if group is not None:
+                            group.kill_all()
+                        _cleanup(state, cid)
+
+                    argv = [exe, "--root", str(state), *RUNSC_FLAGS, _network_flag(job)]
+                    raw = run_process(
+                        [*argv, "run", "--bundle", str(bundle), cid],
+                        env={"PATH": "/usr/bin:/bin"},
+                        cwd=str(bundle),
+                        stdin=job.stdin,
+                        limits=_host_limits(job.limits),
+                        cgroup_procs=[group.procs_file] if group is not None else (),
+                        on_kill=kill_all,
+                        signal_from_exit_code=True,
+                    )
+                    kill_all()
+                    if group is not None and raw.killed in (None, "signal") and group.oom_killed():
+                        raw.killed = "memory"
+                finally:
+                    if group is not None:
+                        group.close()
+            if _setup_failed(raw.exit_code, raw.stdout, raw.stderr, raw.killed):
+                raise SandboxError(f"runsc could not start the job: {_last_line(raw.stderr)}")
+            files = jobdir.collect(host_dir, job.collect, job.limits.file_size_mb << 20)
+        finally:
+            _cleanup(state, cid)
+            jobdir.remove(bundle)
+        return raw.to_result(self.name, contained=True, files=files)
+
+
+def _network_flag(job: Job) -> str:
+    return "--network=host" if job.network else "--network=none"
+
+
+def _give_to_sandbox_user(root: Path) -> None:
+    """chown the job dir and the files in it to the sandbox uid, so that the job may write there."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (dirpath, *(os.path.join(dirpath, n) for n in (*dirnames, *filenames))):
+            os.lchown(name, SANDBOX_UID, SANDBOX_UID)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no message"
+
+
+def _setup_failed(exit_code: int | None, stdout: str, stderr: str, killed: str | None) -> bool:
+    """runsc itself failed before the job ran (its own error message, nothing on stdout)."""
+    return (
+        killed is None
+        and exit_code not in (0, None)
+        and not stdout
+        and ("running container" in stderr or "creating container" in stderr or "runsc:" in stderr)
+    )
