@@ -100,7 +100,7 @@ def test_each_failure_gets_its_category_and_the_run_goes_on(fake_openai: FakeOpe
     assert cats["Prob001_and2"] == {"no_code"}
     assert cats["Prob002_inv"] == {"pass"}
     assert cats["Prob003_xor2"] == {"syntax"}
-    assert cats["Prob004_mux2"] == {"no_summary", "mismatch"}
+    assert cats["Prob004_mux2"] == {"illegal", "mismatch"}  # $finish is refused before anything runs
     assert cats["Prob005_hang"] == {"timeout"}
     by = {(r.problem, r.idx): r for r in rows}
     assert by[("Prob002_inv", 0)].modules == ["not_gate", "TopModule"]
@@ -109,5 +109,5 @@ def test_each_failure_gets_its_category_and_the_run_goes_on(fake_openai: FakeOpe
     assert all(r.tool_versions.get("iverilog") for r in rows if r.category != "no_code")
     assert "empty" in by[("Prob001_and2", 0)].detail
     assert set(g["failures"]) == {"Prob001_and2", "Prob003_xor2", "Prob004_mux2", "Prob005_hang"}
-    assert g["categories"] == {"no_code": 2, "pass": 2, "syntax": 2, "no_summary": 1, "mismatch": 1,
+    assert g["categories"] == {"no_code": 2, "pass": 2, "syntax": 2, "illegal": 1, "mismatch": 1,
                                "timeout": 2}
