@@ -16,6 +16,16 @@ from rich.markup import escape
 from veriloop.errors import VeriloopError
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A rich console that never wraps plain lines when its stream is not a terminal: errors, ids and
+    paths piped into a file or another program stay on one line, however long (tables still fit the
+    width; their id columns do not fold, see `runs list`)."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.soft_wrap = True
+    return console
+
+
 @dataclass
 class OutputMode:
     """What the root callback decided: JSON or rich, and where to print."""
@@ -23,8 +33,8 @@ class OutputMode:
     json: bool = False
     config_file: Path | None = None
     record: Path | None = None
-    console: Console = field(default_factory=Console)
-    err_console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=make_console)
+    err_console: Console = field(default_factory=lambda: make_console(stderr=True))
 
 
 def mode(ctx: typer.Context | None = None, local_json: bool = False) -> OutputMode:
@@ -53,8 +63,13 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def line(console: Console, text: str, style: str | None = None) -> None:
+    """Print one line as is: never wrapped (ids, paths and errors stay whole in a pipe), no markup."""
+    console.print(text, style=style, soft_wrap=True, markup=False, highlight=False, crop=False)
+
+
 def render_error(err: VeriloopError, console: Console | None = None) -> None:
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     console.print(f"[bold red]error:[/] {escape(err.message)}", highlight=False)
     if err.hint:
         console.print(f"[dim]hint:[/] {escape(err.hint)}", highlight=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from veriloop.bench.taxonomy import failure_reason
+
 
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Chen et al.'s unbiased estimator 1 - C(n-c, k)/C(n, k), computed as a stable product."""
@@ -66,6 +68,8 @@ class GroupMetrics(BaseModel):
     """problem -> (samples, passing samples)."""
     failures: dict[str, str] = Field(default_factory=dict)
     """problem -> most common failure category, for problems never solved."""
+    reasons: dict[str, str] = Field(default_factory=dict)
+    """problem -> one line on why it was never solved (the grader's evidence on a sample of that category)."""
 
 
 def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
@@ -88,10 +92,13 @@ def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
         solved = sum(1 for _, c in counts.values() if c > 0)
         cost = sum(float(r.get("cost_usd") or 0.0) for r in rs)
         lat = [float(r["latency_s"]) for r in rs if r.get("latency_s") is not None]
-        failures = {}
+        failures, reasons = {}, {}
         for p, v in per.items():
             if counts[p][1] == 0:
-                failures[p] = Counter(r["category"] for r in v).most_common(1)[0][0]
+                failures[p] = cat = Counter(r["category"] for r in v).most_common(1)[0][0]
+                first_of = next(r for r in v if r["category"] == cat)
+                reasons[p] = failure_reason(cat, str(first_of.get("detail") or ""),
+                                            str(first_of.get("log_tail") or ""))
         first = rs[0]
         out.append(GroupMetrics(
             backend=backend, config=config, model=str(first.get("model") or ""),
@@ -104,5 +111,6 @@ def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
             cost_usd=cost, cost_per_solved=(cost / solved) if solved else None,
             latency_p50=percentile(lat, 50), latency_p95=percentile(lat, 95),
             per_problem=dict(sorted(counts.items())), failures=dict(sorted(failures.items())),
+            reasons=dict(sorted(reasons.items())),
         ))
     return out

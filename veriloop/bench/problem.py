@@ -30,9 +30,8 @@ class BenchProblem(BaseModel):
     reserved_modules: list[str] = Field(default_factory=list)
     """Module names the testbench/ref define; a sample must not redefine them."""
     data_files: dict[str, bytes] = Field(default_factory=dict)
-    """Files the testbench reads from its own directory. `$readmem` calls on them are inlined into the
-    testbench at load time (graded simulations run in an empty directory); all of them are also handed
-    to the grader when it accepts files."""
+    """Files the testbench reads from its own directory ($readmemh, $fopen): the grader places them in
+    the grading job's directory, beside the compiled testbench."""
     source: str = ""
     """Where the problem was read from (for messages)."""
     evolve_dir: str | None = None

@@ -16,10 +16,12 @@ _FORMATS = ("table", "json", "md", "html")
 
 
 def _print_tables(console: Any, report: Any) -> None:
-    from veriloop.bench.report.text import evolve_table, rich_table
+    from veriloop.bench.report.text import evolve_table, rich_table, unsolved_lines
 
     if report.groups or not report.evolve:
         console.print(rich_table(report))
+        for line in unsolved_lines(report):
+            ui.line(console, line)
     if report.evolve:
         console.print(evolve_table(report))
 

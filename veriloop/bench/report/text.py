@@ -92,7 +92,7 @@ def markdown(report: BenchReport) -> str:
     unsolved = [(g, p, c) for g in report.groups for p, c in g.failures.items()]
     if unsolved:
         lines += ["", "## Unsolved problems", ""]
-        lines += [f"- {g.backend}/{g.config}: {p} ({c})" for g, p, c in unsolved]
+        lines += [f"- {g.backend}/{g.config}: {p} ({c}){_because(g, p)}" for g, p, c in unsolved]
     if report.evolve:
         lines += ["", "## Evolution", "",
                   "| problem | backend | samples | mean score | best score | mean cost |",
@@ -103,6 +103,28 @@ def markdown(report: BenchReport) -> str:
     if report.tool_versions:
         lines += ["", "Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(report.tool_versions.items()))]
     return "\n".join(lines) + "\n"
+
+
+def _because(g: GroupMetrics, problem: str) -> str:
+    why = g.reasons.get(problem, "")
+    return f": {why}" if why and why != g.failures.get(problem) else ""
+
+
+def unsolved_lines(report: BenchReport, limit: int = 12) -> list[str]:
+    """Plain lines (never wrapped) naming each group's unsolved problems with the reason, up to `limit`
+    per group; the rest are counted, and every one is in the md/json/html reports."""
+    out: list[str] = []
+    for g in report.groups:
+        if not g.failures:
+            continue
+        label = g.backend if g.config == "reference" else f"{g.backend}/{g.config}"
+        out.append(f"unsolved ({label}): {len(g.failures)} of {g.problems}")
+        items = list(g.failures.items())
+        out += [f"  {p} ({c}){_because(g, p)}" for p, c in items[:limit]]
+        if len(items) > limit:
+            more = len(items) - limit
+            out.append(f"  ... and {more} more: veriloop bench report {report.run_id} --format md")
+    return out
 
 
 def compare_table(a: BenchReport, b: BenchReport) -> Table:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from veriloop.bench.datafiles import inline_readmem
 from veriloop.bench.problem import BenchProblem, Suite
-from veriloop.bench.verilog import module_names
 from veriloop.errors import InputError
+from veriloop.tools.vsource import VerilogSource, read, rename_unit
 
 PASS_MARKER = "Your Design Passed"
 _HDL = {".v", ".sv", ".vh", ".svh"}
 _MAX_DATA_BYTES = 16 << 20
+_NOT_DATA = {"design_description.txt", "makefile", "Makefile"}
+_MODULES = ("module", "macromodule")
 
 
 def dut_name(description: str) -> str | None:
@@ -63,14 +64,6 @@ def design_dirs(root: Path) -> list[Path]:
                   key=lambda d: d.relative_to(root).as_posix())
 
 
-def _tb_top(tb: str, dut: str) -> str:
-    names = [n for n in module_names(tb) if n != dut]
-    if not names:
-        return ""
-    instantiating = [n for n in names if re.search(rf"\b{re.escape(dut)}\b", tb)]
-    return (instantiating or names)[-1]
-
-
 def load_rtllm(root: Path) -> Suite:
     """Read and validate every design folder; the first unreadable one is named in an InputError."""
     dirs = design_dirs(root)
@@ -94,22 +87,64 @@ def _text(p: Path, pid: str) -> str:
         raise InputError(f"RTLLM design '{pid}': cannot read {p.name}: {exc.strerror}.") from None
 
 
+def _dut_of(tb: VerilogSource, described: str) -> str:
+    """The module the testbench expects from the design: the one type it instantiates but does not
+    define (upstream descriptions sometimes misspell it, e.g. freq_divbyeven's says freq_diveven)."""
+    outside = [t for t in tb.instantiated if t not in tb.unit_names]
+    if len(outside) == 1:
+        return outside[0]
+    return described
+
+
+def _tb_top(tb: VerilogSource, dut: str) -> str:
+    """The testbench's top: a module it defines that nothing in it instantiates (the last one)."""
+    names = [u.name for u in tb.units if u.kind in _MODULES and u.name != dut]
+    roots = [n for n in names if n not in tb.instantiated]
+    return (roots or names or [""])[-1]
+
+
+def reference_design(sources: list[tuple[str, str]], dut: str) -> tuple[str, str] | None:
+    """(reference text with its top module renamed to `dut`, the module's name as published).
+
+    RTLLM v2 names the reference's module `verified_<name>` (or `<name>`; twice neither:
+    adder_pipe_64bit's is `verified_adder_64bit`). The top is, in that order: a module called `dut`,
+    one called `verified_<dut>`, or the one module nothing else in the file instantiates. Only the
+    name token of its header changes (a parser finds it), so helper modules, comments and strings
+    are left as published. None when no file has such a module.
+    """
+    for name, text in sources:
+        src = read(text, name, defines=())
+        mods = [u.name for u in src.units if u.kind in _MODULES]
+        if dut in mods:
+            return text, dut
+        if f"verified_{dut}" in mods:
+            return rename_unit(text, f"verified_{dut}", dut), f"verified_{dut}"
+        roots = [m for m in mods if m not in src.instantiated]
+        if len(roots) == 1:
+            return rename_unit(text, roots[0], dut), roots[0]
+    return None
+
+
 def _load_one(d: Path, pid: str) -> BenchProblem:
     desc = _text(d / "design_description.txt", pid)
-    dut = dut_name(desc)
-    if not dut:
+    described = dut_name(desc)
+    if not described:
         raise InputError(f"RTLLM design '{pid}' ({d}): design_description.txt has no 'Module name:' line.")
     tb_path = d / "testbench.v"
     if not tb_path.is_file():
         raise InputError(f"RTLLM design '{pid}' ({d}): testbench.v is missing.")
     tb = _text(tb_path, pid)
+    tb_src = read(tb, "testbench.v", defines=())
+    dut = _dut_of(tb_src, described)
     refs = sorted(d.glob("verified_*.v")) + sorted(d.glob("verified_*.sv"))
     if not refs:
         raise InputError(f"RTLLM design '{pid}' ({d}): no reference verified_*.v.")
-    golden = next((_text(r, pid) for r in refs if dut in module_names(_text(r, pid))), None)
-    if golden is None:
-        raise InputError(f"RTLLM design '{pid}' ({d}): no verified_*.v defines module {dut}.")
-    top = _tb_top(tb, dut)
+    found = reference_design([(r.name, _text(r, pid)) for r in refs], dut)
+    if found is None:
+        raise InputError(f"RTLLM design '{pid}' ({d}): no verified_*.v defines module {dut}, "
+                         f"verified_{dut} or a single top module to rename.")
+    golden, _published = found
+    top = _tb_top(tb_src, dut)
     if not top:
         raise InputError(f"RTLLM design '{pid}' ({d}): testbench.v defines no testbench module.")
     graded_tb = tb
@@ -121,12 +156,11 @@ def _load_one(d: Path, pid: str) -> BenchProblem:
         graded_tb, top = rewritten, "tb"
     data: dict[str, bytes] = {}
     for f in sorted(d.iterdir()):
-        if f.is_file() and f.suffix not in _HDL and f.name != "design_description.txt" \
+        if f.is_file() and f.suffix not in _HDL and f.name not in _NOT_DATA \
                 and f.stat().st_size <= _MAX_DATA_BYTES:
             data[f.name] = f.read_bytes()
-    graded_tb, _inlined = inline_readmem(graded_tb, data)
+    reserved = {u.name for u in read(graded_tb, "testbench.v", defines=()).units} - {dut}
     return BenchProblem(
         id=pid, suite="rtllm", spec=desc.strip(), top=dut, testbench=graded_tb, tb_top=top, ref=None,
-        golden=golden, reserved_modules=sorted(set(module_names(graded_tb)) - {dut}), data_files=data,
-        source=str(d),
+        golden=golden, reserved_modules=sorted(reserved), data_files=data, source=str(d),
     )
