@@ -527,3 +527,58 @@ def test_builtin_problem_is_not_forgeable() -> None:
         executor.close()
     assert outcome.ok, outcome.error
     assert verdict.mode == "proxy" and not verdict.forgeable and verdict.imported is None
+
+
+def test_auto_falls_back_when_a_forked_copy_calls_the_candidate(tmp_path: Path) -> None:
+    """An evaluator that imports the candidate, then calls it from a forked copy of itself: the
+    proxy refuses there (the pipes belong to the parent), so auto settles on shared."""
+    import asyncio
+
+    from veriloop.evolve.candidate_import import decide
+    from veriloop.evolve.executors.local import LocalExecutor
+
+    evaluator = """
+import importlib.util, multiprocessing
+
+
+def evaluate(path):
+    spec = importlib.util.spec_from_file_location("candidate", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=lambda: q.put(float(mod.run())))
+    p.start()
+    x = q.get(timeout=3)
+    p.join()
+    return {"combined_score": -abs(x - 3.7)}
+"""
+    p = load_problem(_make(tmp_path, evaluator))
+    executor = LocalExecutor(1, isolation="per-candidate")
+    try:
+        decided, verdict, outcome = asyncio.run(decide(p, executor))
+    finally:
+        executor.close()
+    assert verdict.mode == "shared" and verdict.forgeable, verdict
+    assert outcome.ok and outcome.combined_score == pytest.approx(HONEST)
+
+
+def test_candidate_objects_are_not_metrics(tmp_path: Path) -> None:
+    """An evaluator that passes on what the candidate returned: a candidate object whose item()
+    says 1e6 is reported as an artifact, never called after the evaluator returned."""
+    evaluator = IMPORTING_EVALUATOR.format(how="spec").replace(
+        'return {{"combined_score": score(x), "x": x}}'.replace("{{", "{").replace("}}", "}"),
+        'return {"combined_score": score(x), "bonus": mod.bonus()}',
+    )
+    d = _make(tmp_path, evaluator)
+    program = INITIAL.replace(
+        "# EVOLVE-BLOCK-END",
+        "class _Big:\n    def item(self):\n        return 1e6\n\n\ndef bonus():\n    return _Big()\n\n\n"
+        "# EVOLVE-BLOCK-END",
+    )
+    (d / "initial_program.py").write_text(program, encoding="utf-8")
+    p = load_problem(d)
+    out = evaluate_code(p, program)
+    assert out.ok, (out.error, out.artifacts)
+    assert "bonus" not in out.metrics and "candidate's process" in out.artifacts["bonus"]
+    _not_forged(out)

@@ -85,6 +85,8 @@ def _text(value: object) -> str:
 
 
 def _normalise(result: object) -> dict:
+    if type(result) is RemoteObject:
+        raise TypeError("evaluator returned an object of the candidate's process, not its own result")
     metrics_in = getattr(result, "metrics", None)
     if isinstance(metrics_in, dict):
         raw_metrics, raw_artifacts = metrics_in, getattr(result, "artifacts", None) or {}
@@ -95,7 +97,9 @@ def _normalise(result: object) -> dict:
     metrics: dict[str, float] = {}
     artifacts: dict[str, str] = {}
     for key, val in raw_metrics.items():
-        if isinstance(val, bool):
+        if type(val) is RemoteObject:  # an object of the candidate's, not a number the evaluator made
+            artifacts[str(key)] = f"<{object.__getattribute__(val, '_vl_type')} from the candidate's process>"
+        elif isinstance(val, bool):
             metrics[str(key)] = float(val)
         elif isinstance(val, int | float) and not isinstance(val, bool):
             f = float(val)
@@ -479,6 +483,24 @@ class _Remote:
 _LIVE: list[_Remote] = []
 
 
+def _forked() -> None:
+    """In a process forked from the evaluator (multiprocessing 'fork'): the candidate's pipes belong
+    to the parent, so the proxy refuses instead of interleaving two conversations on them."""
+    why = (
+        "the candidate's proxy cannot be used from a forked copy of the evaluator "
+        '(set candidate_import = "shared" for this problem)'
+    )
+    if not _LIVE:
+        return  # e.g. the warm zygote forking a fresh child: no candidate process yet
+    for remote in _LIVE:
+        remote.broken = why
+    _LIVE.clear()
+    _REPORT["proxy_trouble"].append(why)
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _proxy_id(obj: object) -> object:
     if type(obj) is RemoteObject:
         return ("ref", object.__getattribute__(obj, "_vl_id"))
@@ -676,7 +698,9 @@ def run_stage(stage: str, problem_dir: str, program_path: str, import_mode: str 
         sys.modules["evaluator"] = module
         spec.loader.exec_module(module)
         fn = getattr(module, stage)
-        payload = _normalise(fn(program_path))
+        result = fn(program_path)
+        _stop_candidates()  # nothing of the candidate runs while its result is read
+        payload = _normalise(result)
         payload["ok"] = True
     except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
         payload = {
