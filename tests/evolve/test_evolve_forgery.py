@@ -447,43 +447,37 @@ def test_run_with_forging_candidates_proxy_default(tmp_path: Path, fake_openai: 
     assert _db_meta(summary.run_dir)["forgeable"] is False
 
 
-def test_cli_shared_problem_says_forgeable(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("mode", "isolation"), [("shared", "per-candidate"), ("shared", "warm"), ("auto", "warm")]
+)
+def test_cli_run_says_whether_scores_are_forgeable(tmp_path: Path, mode: str, isolation: str) -> None:
     """`veriloop evolve` on a problem that must share one process: the run's output, run record,
-    database and exported report all say its scores are forgeable."""
+    database and exported report all say its scores are forgeable; with the default (proxy) none do."""
     from veriloop.evolve import runs
     from veriloop.runstore import load_run
 
-    problem = _make(tmp_path, IMPORTING_EVALUATOR.format(how="spec"), mode="shared")
+    problem = _make(tmp_path, IMPORTING_EVALUATOR.format(how="spec"), mode=mode)
+    argv = ["evolve", str(problem), "-n", "2", "--isolation", isolation]
     res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "veriloop.cli",
-            "evolve",
-            str(problem),
-            "-n",
-            "2",
-            "--isolation",
-            "per-candidate",
-        ],
+        [sys.executable, "-m", "veriloop.cli", *argv],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    assert FORGEABLE in res.stdout and FORGEABLE in res.stderr
+    forgeable = mode == "shared"
+    assert (FORGEABLE in res.stdout) is forgeable and (FORGEABLE in res.stderr) is forgeable, res
     run_id = res.stdout.split()[1]
     rec = load_run(tmp_path / "data", run_id)
-    assert (
-        rec.meta["candidate_import"]["forgeable"] is True and rec.meta["candidate_import"]["mode"] == "shared"
-    )
-    assert _db_meta(str(rec.dir))["forgeable"] is True
-    assert runs.show(rec)["candidate_import"]["warning"] == FORGEABLE
+    verdict = rec.meta["candidate_import"]
+    assert verdict["forgeable"] is forgeable and verdict["mode"] == ("shared" if forgeable else "proxy")
+    assert _db_meta(str(rec.dir))["forgeable"] is forgeable
+    assert (runs.show(rec)["candidate_import"].get("warning") == FORGEABLE) is forgeable
     runs.export(rec, tmp_path / "out")
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["candidate_import"]["warning"] == FORGEABLE
-    assert FORGEABLE in (tmp_path / "out" / "best_diff_history.md").read_text()
+    assert (report["candidate_import"].get("warning") == FORGEABLE) is forgeable
+    assert (FORGEABLE in (tmp_path / "out" / "best_diff_history.md").read_text()) is forgeable
 
 
 def test_auto_falls_back_to_shared_when_the_proxy_cannot_serve(tmp_path: Path) -> None:
