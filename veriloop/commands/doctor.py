@@ -108,6 +108,7 @@ def _sandbox_rows(settings: Any) -> list[Check]:
                 hint=err.hint or "",
             )
         )
+    rows.append(_gvisor_row())
     ok, why = engine_available()
     rows.append(
         Check(
@@ -120,6 +121,21 @@ def _sandbox_rows(settings: Any) -> list[Check]:
         )
     )
     return rows
+
+
+def _gvisor_row() -> Check:
+    """Whether the optional gvisor backend (runsc) can start sandboxes here."""
+    from veriloop.sandbox import gvisor
+
+    ok, why = gvisor.probe()
+    return Check(
+        part="gvisor",
+        kind="sandbox",
+        ok=ok,
+        required=False,
+        detail=why,
+        hint="" if ok else 'optional: root + apt-get install runsc, for [sandbox] backend = "gvisor"',
+    )
 
 
 def _backend_rows(settings: Any, timeout_s: float) -> list[Check]:

@@ -328,6 +328,8 @@ def check() -> tuple[bool, str]:
         res = GVisorSandbox(1, checked=True).run(Job(argv=["/bin/true"], label="gvisor-probe"))
     except SandboxError as err:
         return False, f"runsc cannot start a sandbox here: {err.message}"
+    except Exception as exc:  # noqa: BLE001 - a probe answers with a reason, never a traceback
+        return False, f"runsc cannot start a sandbox here: {type(exc).__name__}: {exc}"
     if not res.ok:
         last = (res.stderr.strip().splitlines() or [f"exit {res.exit_code}"])[-1]
         return False, f"runsc cannot start a sandbox here: {last[:160]}"
@@ -402,7 +404,10 @@ class GVisorSandbox(Sandbox):
             files = jobdir.collect(host_dir, job.collect, job.limits.file_size_mb << 20)
         finally:
             _cleanup(state, cid)
-            jobdir.remove(bundle)
+            # The job's tree first (deep trees, odd modes), flattened into our private bundle dir: a
+            # parent no other job shares. The rest of the bundle is ours (rootfs, spec, runsc state).
+            jobdir.remove(bundle / "job")
+            shutil.rmtree(bundle, ignore_errors=True)
         return raw.to_result(self.name, contained=True, files=files)
 
 
