@@ -171,7 +171,6 @@ os.dup2(_null, 0)
 os.dup2(2, 1)
 sys.argv = [prog]
 _pack, _unpack, _write, _read = struct.pack, struct.unpack, os.write, os.read
-_np = None
 _handles = {}
 _plain = (type(None), bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset)
 _globals_ok = ("builtins", "numpy")
@@ -279,8 +278,6 @@ _send(("ok", None))
 while True:
     try:
         _req = _recv()
-    except SystemExit:
-        raise
     except BaseException as exc:
         _send(_error(exc))
         continue
