@@ -17,12 +17,28 @@ ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing+=(libseccomp2)
 if [ -z "${PYTHON:-}" ] && ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   missing+=(python3 python3-venv)
 fi
+updated=""
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "setup: installing system packages: $pkgs"
   $SUDO apt-get update -qq
+  updated=1
   # shellcheck disable=SC2086
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
+fi
+# gVisor (runsc) for the optional [sandbox] backend = "gvisor". Optional: where the package index
+# has no runsc, say so and go on (the index is fetched only if this machine has none yet).
+if ! command -v runsc >/dev/null 2>&1; then
+  if [ -z "$updated" ] && ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    $SUDO apt-get update -qq
+  fi
+  if apt-cache show runsc >/dev/null 2>&1; then
+    echo "setup: installing runsc (gVisor) for the optional gvisor sandbox"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null \
+      || echo "setup: runsc did not install; the gvisor sandbox stays unavailable" >&2
+  else
+    echo "setup: no runsc package here; the optional gvisor sandbox stays unavailable"
+  fi
 fi
 
 # Sandboxed jobs run the venv's Python as an unprivileged host user, so the Python the venv is
