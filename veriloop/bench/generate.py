@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from veriloop.bench.extract import extract_code
 from veriloop.bench.problem import BenchProblem
 from veriloop.bench.prompts import messages
-from veriloop.bench.spec import REFERENCE, RunSpec
+from veriloop.bench.spec import IMPORTED, REFERENCE, RunSpec
 from veriloop.errors import BudgetExhausted, MalformedReply
 from veriloop.llm.contract import CompletionRequest, LLMBackend
 
@@ -39,6 +39,13 @@ def reference(problem: BenchProblem) -> Candidate:
     ex = extract_code(problem.golden, problem.top, "", problem.reserved_modules)
     return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
                      mode=REFERENCE, model="golden")
+
+
+def imported(problem: BenchProblem, text: str, label: str) -> Candidate:
+    """A sample made elsewhere: the same extraction as a live reply (`veriloop bench grade`)."""
+    ex = extract_code(text, problem.top, problem.interface, problem.reserved_modules)
+    return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
+                     mode=IMPORTED, model=label)
 
 
 async def single_shot(problem: BenchProblem, backend: LLMBackend, temperature: float,

@@ -14,8 +14,9 @@ from typing import Any
 
 from veriloop.bench import generate
 from veriloop.bench.grade import Grade, grade_design
+from veriloop.bench.imported import META_KEY as IMPORTED_KEY
 from veriloop.bench.problem import BenchProblem, Suite
-from veriloop.bench.spec import REFERENCE, RunSpec
+from veriloop.bench.spec import IMPORTED, REFERENCE, RunSpec
 from veriloop.bench.store import ResultStore, SampleRecord
 from veriloop.errors import (
     BackendAuthError,
@@ -36,6 +37,8 @@ ProgressFn = Callable[[SampleRecord], None]
 def select_problems(suite: Suite, spec: RunSpec) -> list[BenchProblem]:
     """Apply --problems (glob over ids) and --limit; an empty selection is an input error."""
     probs = suite.problems
+    if spec.imported is not None:
+        probs = [p for p in probs if spec.imported.get(p.id)]
     if spec.problems:
         probs = [p for p in probs if fnmatch.fnmatchcase(p.id, spec.problems)]
     if spec.limit:
@@ -53,7 +56,7 @@ def planned_keys(problems: list[BenchProblem], spec: RunSpec) -> list[Key]:
     for idx in range(max_n):
         for p in problems:
             for backend, config in spec.pairs():
-                if idx < spec.samples_for(backend):
+                if idx < spec.samples_for(backend, p.id):
                     out.append((p.id, backend, config, idx))
     return out
 
@@ -76,6 +79,8 @@ class BenchRunner:
         self.on_sample = on_sample
         self.grade_sem = asyncio.Semaphore(grading_slots(settings))
         self.graph_sem = asyncio.Semaphore(max(1, grading_slots(settings)))
+        self.imported: dict[str, list[str]] = dict(store.get_meta(IMPORTED_KEY) or {}) \
+            if spec.imported is not None else {}
         self.fatal: dict[str, BackendError] = {}
         self.tool_versions: dict[str, str | None] = {}
         self._backends: dict[str, Any] = {}
@@ -89,7 +94,7 @@ class BenchRunner:
         return self._backends[name]
 
     def _concurrency(self, backend: str) -> int:
-        if backend == REFERENCE:
+        if backend == REFERENCE or self.spec.imported is not None:
             return grading_slots(self.settings)
         return int(self.settings.backend(backend).max_concurrency)
 
@@ -107,6 +112,8 @@ class BenchRunner:
         """The candidate and the seconds spent producing it (not waiting for a slot)."""
         if backend == REFERENCE:
             return generate.reference(problem), 0.0
+        if config == IMPORTED:
+            return generate.imported(problem, self.imported[problem.id][idx], backend), 0.0
         start = time.monotonic()
         if config == "single-shot":
             cand = await generate.single_shot(problem, self._backend(backend),
@@ -128,7 +135,7 @@ class BenchRunner:
         pid, backend, config, idx = key
         problem = self.problems[pid]
         start = time.monotonic()
-        seed = None if backend == REFERENCE else self.spec.seed + idx
+        seed = None if backend == REFERENCE or config == IMPORTED else self.spec.seed + idx
         # only single-shot sends the run's sampling temperature; the design graph uses its agents' own
         temp = self.spec.effective_temperature() if config == "single-shot" else None
         base: dict[str, Any] = dict(problem=pid, backend=backend, config=config, idx=idx, seed=seed,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,9 +17,11 @@ from rich.progress import (
 )
 
 from veriloop import runstore
+from veriloop.bench.imported import META_KEY as IMPORTED_KEY
+from veriloop.bench.imported import load_samples
 from veriloop.bench.problem import Suite
 from veriloop.bench.runner import BenchRunner, planned_keys, select_problems
-from veriloop.bench.spec import REFERENCE, RunSpec
+from veriloop.bench.spec import IMPORTED, REFERENCE, RunSpec
 from veriloop.bench.store import ResultStore, SampleRecord
 from veriloop.bench.suites import load_suite
 from veriloop.errors import (
@@ -59,12 +62,12 @@ def check_backend(settings: Any, name: str) -> None:
 def validate(spec: RunSpec, settings: Any) -> Suite:
     """Everything that can be wrong with the request, checked before any run is created."""
     for b in spec.backends:
-        if b != REFERENCE:
+        if b != REFERENCE and spec.imported is None:  # imported samples: the backend is only a label
             check_backend(settings, b)
     if not spec.backends:
         raise InputError("Name at least one --backend (or `reference` for the harness self-test).")
     bad = [c for c in spec.configs if c not in ("single-shot", "oracle-tb", "self-verified")
-           and spec.suite != "evolve"]
+           and spec.suite != "evolve" and spec.imported is None]
     if bad:
         raise InputError(f"Unknown configuration '{bad[0]}'.",
                          hint="Choose single-shot, oracle-tb or self-verified.")
@@ -83,6 +86,35 @@ def start_run(spec: RunSpec, settings: Any, console: Console | None = None,
     with ResultStore.open(record.dir) as store:
         store.set_meta("spec", spec.model_dump())
     return execute(record, settings, console)
+
+
+def start_grade(suite_name: str, suite_path: str | None, samples: Path, settings: Any,
+                console: Console | None = None, label: str = "", timeout_s: float = 30.0,
+                problems: str | None = None) -> runstore.RunRecord:
+    """Grade samples made elsewhere as a bench run of their own: one group (`label`, config
+    `imported`), pass@k over the samples given; the texts are kept in the run's store, so the run
+    resumes, reports and compares like any other."""
+    if suite_name == "evolve":
+        raise InputError("The evolve suite's samples are campaigns, not texts: they cannot be graded.")
+    suite = load_suite(suite_name, suite_path)
+    imported = load_samples(samples, suite)
+    label = label or _label(samples)
+    spec = RunSpec(suite=suite_name, path=suite_path, backends=[label], configs=[IMPORTED],
+                   n=max(imported.counts().values()), problems=problems, timeout_s=timeout_s,
+                   imported=imported.counts(), samples_from=imported.source)
+    select_problems(suite, spec)
+    title = f"{suite_name}: graded {label} ({imported.layout}, {sum(imported.counts().values())} samples)"
+    record = runstore.create_run(settings.data_path, "bench", title, meta={"spec": spec.model_dump()})
+    with ResultStore.open(record.dir) as store:
+        store.set_meta(IMPORTED_KEY, imported.texts)
+        store.set_meta("spec", spec.model_dump())
+    return execute(record, settings, console)
+
+
+def _label(samples: Path) -> str:
+    name = Path(samples).expanduser().resolve().name
+    stem = name.rsplit(".", 1)[0] if name.endswith((".jsonl", ".json")) else name
+    return stem or "samples"
 
 
 def load_spec(record: runstore.RunRecord) -> RunSpec:

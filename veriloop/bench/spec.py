@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 ConfigName = Literal["single-shot", "oracle-tb", "self-verified", "reference"]
 CONFIGS: tuple[str, ...] = ("single-shot", "oracle-tb", "self-verified")
 REFERENCE = "reference"
+IMPORTED = "imported"
+"""The configuration of samples made elsewhere and graded with `veriloop bench grade`."""
 
 
 class RunSpec(BaseModel):
@@ -32,6 +34,11 @@ class RunSpec(BaseModel):
     """Per-sample dollar budget for the design graph configurations."""
     evolve_budget: int = Field(default=20, ge=1)
     """Evolve suite: candidate evaluations per (problem, sample)."""
+    imported: dict[str, int] | None = None
+    """`bench grade`: problem id -> number of samples given (their texts live in the results store);
+    the one backend is then only a label for where the samples came from."""
+    samples_from: str | None = None
+    """`bench grade`: the trial directory or JSONL file the samples were read from."""
 
     def effective_temperature(self) -> float:
         if self.temperature is not None:
@@ -41,6 +48,8 @@ class RunSpec(BaseModel):
     def pairs(self) -> list[tuple[str, str]]:
         """(backend, config) groups; the reference runs in its own config, evolve campaigns in "evolve"."""
         out: list[tuple[str, str]] = []
+        if self.imported is not None:
+            return [(b, IMPORTED) for b in self.backends]
         for b in self.backends:
             if b == REFERENCE:
                 out.append((b, REFERENCE))
@@ -50,6 +59,9 @@ class RunSpec(BaseModel):
                 out.extend((b, c) for c in self.configs)
         return out
 
-    def samples_for(self, backend: str) -> int:
-        """The reference is deterministic: one sample per problem is enough."""
+    def samples_for(self, backend: str, problem: str | None = None) -> int:
+        """The reference is deterministic: one sample per problem is enough; imported samples are as
+        many as were given for the problem."""
+        if self.imported is not None:
+            return self.imported.get(problem or "", 0) if problem is not None else max(self.imported.values())
         return 1 if backend == REFERENCE else self.n

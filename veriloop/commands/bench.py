@@ -69,12 +69,37 @@ def run(
                        limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
                        max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget)
         record = start_run(spec, settings, out.err_console)
-    report = load_report(record)
+    _render_run(out, load_report(record), record.id)
+
+
+@app.command("grade")
+def grade(
+    ctx: typer.Context,
+    samples: Path = typer.Argument(..., help="Trial folders (t1/<design>.v, ...) or a JSONL file of "
+                                              '{"problem": ID, "completion": TEXT} rows.'),
+    suite: str = typer.Option(..., "--suite", help="verilog-eval|verilog-eval-cc|rtllm|builtin."),
+    path: Path | None = typer.Option(None, "--path", help="The suite's data (verilog-eval, rtllm)."),
+    name: str = typer.Option("", "--name", help="Label of the samples' group (default: the file/dir name)."),
+    problems: str | None = typer.Option(None, "--problems", help="Glob over problem ids to grade."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Simulation timeout per sample (seconds)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Grade samples made elsewhere with the bench's grader: a normal bench run (resume, report, compare)."""
+    from veriloop.bench.report import load_report
+    from veriloop.bench.session import start_grade
+
+    out = ui.mode(ctx, json_out)
+    record = start_grade(suite, str(path) if path else None, samples, ui.settings(ctx), out.err_console,
+                         label=name, timeout_s=timeout, problems=problems)
+    _render_run(out, load_report(record), record.id)
+
+
+def _render_run(out: Any, report: Any, run_id: str) -> None:
     if out.json:
         ui.print_json(report)
-    else:
-        _print_tables(out.console, report)
-        out.console.print(f"run id: {record.id}  ·  report: veriloop bench report {record.id} --format html")
+        return
+    _print_tables(out.console, report)
+    ui.line(out.console, f"run id: {run_id}  ·  report: veriloop bench report {run_id} --format html")
 
 
 @app.command("report")
