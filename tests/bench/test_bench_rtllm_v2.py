@@ -97,3 +97,18 @@ def test_data_files_are_needed_and_given(tmp_path: Path) -> None:
     (root / "RISC V" / "alu" / "reference.dat").unlink()
     bad = run_json("bench", "run", "--suite", "rtllm", "--path", str(root), "--backend", "reference")
     assert bad["groups"][0]["per_problem"] == {"alu": [1, 0], "multi_booth_8bit": [1, 0]}
+
+
+@needs_rtllm
+def test_grade_of_rtllm_trial_folders_agrees_with_the_reference_run(tmp_path: Path) -> None:
+    """RTLLM's own layout (t1/<design>.v): the renamed references graded by `bench grade` get the
+    self-test's verdicts, problem by problem."""
+    suite = load_suite("rtllm", RTLLM)
+    t1 = tmp_path / "trials" / "t1"
+    t1.mkdir(parents=True)
+    for p in suite.problems:
+        (t1 / f"{p.top}.v").write_text(p.golden, encoding="utf-8")
+    graded = run_json("bench", "grade", str(t1.parent), "--suite", "rtllm", "--path", str(RTLLM))
+    (g,) = graded["groups"]
+    assert (g["solved"], g["problems"]) == (46, 50)
+    assert g["failures"] == {p: cat for p, (cat, _) in FAILING.items()}
