@@ -263,6 +263,40 @@ def test_candidate_child_cannot_read_the_harness_or_forge(tmp_path: Path, isolat
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_proxied_candidate_cannot_read_the_harness_or_forge(tmp_path: Path, isolation: str) -> None:
+    """The same attack from the candidate's own process in proxy mode (a child of the harness)."""
+    p = load_problem(_make(tmp_path, IMPORTING_EVALUATOR.format(how="spec")))
+    out = _evaluate(p, _candidate(CHILD_ATTACK), isolation)
+    assert out.ok, (out.error, out.artifacts)
+    _not_forged(out)
+    assert out.combined_score == pytest.approx(HONEST) and out.imported == "proxy"
+
+
+def test_exec_of_the_source_is_reported_forgeable(tmp_path: Path) -> None:
+    """An evaluator that exec's the candidate's text (no import for the proxy to serve): the run
+    would be flagged, even in proxy mode."""
+    import asyncio
+
+    from veriloop.evolve.candidate_import import decide
+    from veriloop.evolve.executors.local import LocalExecutor
+
+    evaluator = """
+def evaluate(path):
+    ns = {}
+    exec(open(path).read(), ns)
+    return {"combined_score": -abs(ns["run"]() - 3.7)}
+"""
+    p = load_problem(_make(tmp_path, evaluator, mode="proxy"))
+    executor = LocalExecutor(1, isolation="per-candidate")
+    try:
+        _, verdict, outcome = asyncio.run(decide(p, executor))
+    finally:
+        executor.close()
+    assert outcome.ok and outcome.in_process and outcome.imported == "shared"
+    assert verdict.mode == "proxy" and verdict.forgeable and "without importing" in verdict.reason
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
 @pytest.mark.parametrize("how", ["spec", "import_module", "dunder", "run_path"])
 def test_importing_evaluator_gets_a_proxy(tmp_path: Path, isolation: str, how: str) -> None:
     """Each way of importing the program gives the evaluator a proxy module (honest score intact)."""
