@@ -10,8 +10,10 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from veriloop.errors import VeriloopError
 
@@ -84,3 +86,22 @@ def settings(ctx: typer.Context | None = None):  # type: ignore[no-untyped-def]
     if out.record is not None:
         settings.record = str(out.record)
     return settings
+
+
+def runs_table(records: list[Any], width: int = 80) -> Table:
+    """Runs one per line: whole ids (never folded, whatever the width), the status a person needs
+    (killed, not verified, error...), the creation minute; the title is cut to the width left."""
+    from veriloop.runstore import display_status
+
+    rows = [[r.id, r.kind, display_status(r), r.created.replace("T", " ")[:16], r.title] for r in records]
+    names = ("id", "kind", "status", "created")
+    widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(names)]
+    room = max(6, width - sum(widths) - 3 * len(widths) - 1)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name, w in zip(names, widths, strict=True):
+        table.add_column(name, no_wrap=True, min_width=w)
+    table.add_column("title", no_wrap=True, max_width=room)
+    for row in rows:
+        title = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
+        table.add_row(*row[:4], title)
+    return table

@@ -31,6 +31,7 @@ from veriloop.errors import (
     InputError,
     ModelNotFound,
     StoreError,
+    VeriloopError,
 )
 
 
@@ -143,16 +144,24 @@ def execute(record: runstore.RunRecord, settings: Any, console: Console | None =
     with ResultStore.open(record.dir) as store:
         done = store.done_keys()
         keys = [k for k in planned_keys(problems, spec) if k not in done]
-        status = "failed"
+        status, error = "failed", ""
         try:
             _drive(spec, settings, store, record, problems, keys, console)
             status = "done"
         except (KeyboardInterrupt, asyncio.CancelledError):
             status = "interrupted"
             raise
+        except VeriloopError as exc:
+            error = exc.message
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
-            summary = _summary(store)
-            record = runstore.update_run(record, status=status, meta={**record.meta, "summary": summary})
+            meta = {k: v for k, v in record.meta.items() if k != "error"} | {"summary": _summary(store)}
+            if status == "failed":
+                meta["error"] = error or "stopped on an unexpected error"
+            record = runstore.update_run(record, status=status, meta=meta)
     return record
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import typer
 from rich.pretty import Pretty
-from rich.table import Table
 
 from veriloop import runstore, ui
 from veriloop.errors import InputError
@@ -42,15 +41,12 @@ def list_(
     records = runstore.list_runs(settings.data_path, kind)  # type: ignore[arg-type]
     out = ui.mode(ctx, json_out)
     if out.json:
-        ui.print_json([r.model_dump(mode="json") for r in records])
+        ui.print_json([r.model_dump(mode="json") | {"state": runstore.display_status(r)} for r in records])
         return
     if not records:
-        out.console.print(f"No runs under {runstore.runs_root(settings.data_path)}.")
+        ui.line(out.console, f"No runs under {runstore.runs_root(settings.data_path)}.")
         return
-    table = Table("id", "kind", "status", "created", "title")
-    for r in records:
-        table.add_row(r.id, r.kind, r.status, r.created, r.title[:60])
-    out.console.print(table)
+    out.console.print(ui.runs_table(records, out.console.width))
 
 
 @app.command("show")
