@@ -425,3 +425,70 @@ def test_doctor_shows_gvisor() -> None:
     row = rows[0]
     assert row.required is False and row.ok == _OK
     assert ("gVisor runsc" in row.detail) if _OK else row.hint
+
+
+@needs_runsc
+def test_staged_job_runs_step_by_step() -> None:
+    from veriloop.sandbox import StagedJob, Step, run_staged
+
+    design = 'module tb; initial begin $display("hello from vvp"); $finish; end endmodule\n'
+    staged = StagedJob(
+        steps=[
+            Step(argv=["iverilog", "-o", "sim.vvp", "tb.v"], wall_s=60),
+            Step(argv=["vvp", "-n", "sim.vvp"], wall_s=60, keep=["sim.vvp"]),
+        ],
+        files={"tb.v": design},
+    )
+    results = run_staged(staged, GV)
+    assert [r.ok for r in results] == [True, True], [r.stderr for r in results]
+    assert "hello from vvp" in results[1].stdout
+    assert all(r.backend == "gvisor" for r in results)
+
+
+@needs_runsc
+def test_ro_paths_outside_tmp_dir_and_file() -> None:
+    problem = REPO / "veriloop" / "problems" / "moe_eplb"
+    single = REPO / "pyproject.toml"
+    code = (
+        "import os\n"
+        f"print(sorted(os.listdir('{problem}')) == {sorted(os.listdir(problem))!r})\n"
+        f"print(open('{single}').read(9))\n"
+        f"print(os.path.exists('{REPO / 'README.md'}'))\n"
+    )
+    res = run_job(Job(argv=[PY, "-c", code], ro_paths=[str(problem), str(single)]), GV)
+    assert res.stdout.split("\n")[:3] == ["True", single.read_text()[:9], "False"], res.stdout + res.stderr
+
+
+@needs_runsc
+def test_a_killed_veriloop_leaves_no_sandbox_running(tmp_path: Path) -> None:
+    """The sandbox dies with the veriloop process that started it; its bundle dir and memory group
+    are swept by the next veriloop process."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "from veriloop.config import SandboxConfig\n"
+        "from veriloop.sandbox import Job, Limits, run_job\n"
+        "run_job(Job(argv=['sh', '-c', 'sleep 4243; :']), SandboxConfig(backend='gvisor'))\n"
+    )
+    parent = subprocess.Popen([PY, str(script)], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if subprocess.run(["pgrep", "-f", f"veriloop-gvisor-{parent.pid}-"], capture_output=True).stdout:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the job never started")
+        time.sleep(0.5)
+    finally:
+        parent.kill()
+        parent.wait()
+    # runsc, its Gofer and the Sentry (whose ptrace stubs run the job) all name the bundle dir.
+    mine = ["pgrep", "-f", f"veriloop-gvisor-{parent.pid}-"]
+    until = time.monotonic() + 10
+    while time.monotonic() < until and subprocess.run(mine, capture_output=True).stdout:
+        time.sleep(0.1)
+    assert subprocess.run(mine, capture_output=True).stdout == b""
+    gvisor.sweep_stale()
+    assert not list(Path("/tmp").glob(f"veriloop-gvisor-{parent.pid}-*"))
+    mem = gvisor._memory_parent()
+    assert mem is None or not list(mem.glob(f"job-{parent.pid}-*"))
