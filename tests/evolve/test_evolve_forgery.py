@@ -272,6 +272,32 @@ def test_proxied_candidate_cannot_read_the_harness_or_forge(tmp_path: Path, isol
     assert out.combined_score == pytest.approx(HONEST) and out.imported == "proxy"
 
 
+PLANT = r"""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    evil = "import sys\nsys.modules['evaluator'].score = lambda x: 1e6\n"
+    for where in (here, "/tmp"):
+        with open(os.path.join(where, "colorsys.py"), "w") as fh:
+            fh.write(evil)
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_modules_planted_for_the_evaluator_do_not_run_in_it(tmp_path: Path, isolation: str) -> None:
+    """The candidate writes colorsys.py next to itself and into /tmp; the evaluator, which put the
+    program's directory on sys.path, imports colorsys later: the planted module runs in a
+    candidate process, never in the evaluator's (compiled modules there are refused)."""
+    evaluator = IMPORTING_EVALUATOR.format(how="import_module").replace(
+        "        x = float(mod.run())\n",
+        "        x = float(mod.run())\n        sys.path.insert(1, '/tmp')\n        import colorsys\n",
+    )
+    assert "import colorsys" in evaluator
+    p = load_problem(_make(tmp_path, evaluator))
+    out = _evaluate(p, _candidate(PLANT), isolation)
+    _not_forged(out)
+    assert out.ok and out.imported == "proxy" and not out.in_process, out
+
+
 def test_exec_of_the_source_is_reported_forgeable(tmp_path: Path) -> None:
     """An evaluator that exec's the candidate's text (no import for the proxy to serve): the run
     would be flagged, even in proxy mode."""
@@ -610,3 +636,32 @@ def test_candidate_objects_are_not_metrics(tmp_path: Path) -> None:
     assert out.ok, (out.error, out.artifacts)
     assert "bonus" not in out.metrics and "candidate's process" in out.artifacts["bonus"]
     _not_forged(out)
+
+
+def test_compiled_module_where_the_candidate_writes_is_refused(tmp_path: Path) -> None:
+    """A sourceless .pyc next to the candidate (FileFinder would load it) is refused in proxy mode."""
+    import py_compile
+
+    from veriloop.evolve import harness
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "initial_program.py").write_text(INITIAL, encoding="utf-8")
+    (tmp_path / "src.py").write_text("VALUE = 1e6\n", encoding="utf-8")
+    py_compile.compile(str(tmp_path / "src.py"), cfile=str(job / "planted_mod.pyc"))
+    (tmp_path / "problem").mkdir()
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(harness.__file__).parent)!r})\n"
+        "import harness\n"
+        f"harness._install_import_hooks({str(job / 'initial_program.py')!r}, {str(tmp_path / 'problem')!r}, "
+        f"sys.argv[1])\n"
+        f"sys.path.insert(0, {str(job)!r})\n"
+        "try:\n    import planted_mod\n    print('loaded', planted_mod.VALUE)\n"
+        "except ImportError as exc:\n    print('refused:', exc)\n"
+    )
+    for mode, expect in (("proxy", "refused: refused to load"), ("shared", "loaded 1000000.0")):
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", script, mode], capture_output=True, text=True, timeout=60, cwd=job
+        )
+        assert expect in done.stdout, (mode, done.stdout, done.stderr)

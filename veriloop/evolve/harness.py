@@ -598,22 +598,43 @@ def _fill_proxy(module: types.ModuleType, path: str) -> None:
 
 
 class _CandidateFile:
-    """Recognises the candidate's program file (or a copy of it) by path or content."""
+    """Recognises candidate code: the program file, a copy of it, or any file in a place the
+    candidate can write (its directory, the job's cwd, /tmp, /dev/shm), where it may have planted
+    a module for the evaluator to import later."""
 
-    def __init__(self, program_path: str) -> None:
+    def __init__(self, program_path: str, problem_dir: str) -> None:
+        import tempfile
+
         self.real = os.path.realpath(program_path)
+        self.trusted = os.path.realpath(problem_dir).rstrip(os.sep) + os.sep
         try:
             with open(program_path, "rb") as fh:
                 self.data: bytes | None = fh.read()
         except OSError:
             self.data = None
+        places = [
+            os.path.dirname(self.real),
+            os.getcwd(),
+            tempfile.gettempdir(),
+            "/tmp",
+            "/var/tmp",
+            "/dev/shm",
+        ]
+        self.writable = sorted({os.path.realpath(p) for p in places if p})
+
+    def planted(self, path: str) -> bool:
+        """`path` lies where the candidate can write (not in the read-only problem directory)."""
+        real = os.path.realpath(path)
+        if real.startswith(self.trusted) or not os.access(os.path.dirname(real), os.W_OK):
+            return False
+        return any(real == w or real.startswith(w.rstrip(os.sep) + os.sep) for w in self.writable)
 
     def same(self, path: object) -> bool:
         if not isinstance(path, str | bytes | os.PathLike):
             return False
         try:
             p = os.fsdecode(path)
-            if os.path.realpath(p) == self.real:
+            if os.path.realpath(p) == self.real or self.planted(p):
                 return True
             if self.data is None or os.path.getsize(p) != len(self.data):
                 return False
@@ -629,12 +650,19 @@ class _CandidateFile:
         return data.strip() == self.data.strip()
 
 
-def _install_import_hooks(program_path: str, mode: str) -> None:
-    """Proxy mode: the candidate's file imports as a ProxyModule. Both modes: note in-process compiles."""
-    cand = _CandidateFile(program_path)
+def _install_import_hooks(program_path: str, problem_dir: str, mode: str) -> None:
+    """Proxy mode: candidate code (`_CandidateFile`) imports as a ProxyModule, compiled modules where
+    the candidate can write are refused. Both modes: note when this process compiles candidate code."""
+    cand = _CandidateFile(program_path, problem_dir)
 
     def audit(event: str, args: tuple) -> None:
-        if event == "compile" and args and cand.source_is(args[0]):
+        if event != "compile" or not args:
+            return
+        source, filename = args[0], (args[1] if len(args) > 1 else None)
+        from_candidate = cand.source_is(source) or (
+            isinstance(filename, str) and filename.startswith(os.sep) and cand.planted(filename)
+        )
+        if from_candidate:
             caller = sys._getframe(1).f_code
             if not (caller.co_name == "parse" and caller.co_filename.endswith(os.sep + "ast.py")):
                 _REPORT["in_process"] = True
@@ -655,6 +683,20 @@ def _install_import_hooks(program_path: str, mode: str) -> None:
         return original(loader, module)
 
     machinery.SourceFileLoader.exec_module = exec_module  # type: ignore[method-assign]
+
+    def refuse_compiled(cls: type, method: str) -> None:
+        inner = getattr(cls, method)
+
+        def guarded(loader, arg):  # type: ignore[no-untyped-def]
+            path = getattr(loader, "path", None)
+            if isinstance(path, str) and cand.planted(path):
+                raise ImportError(f"refused to load {path}: a compiled module where the candidate can write")
+            return inner(loader, arg)
+
+        setattr(cls, method, guarded)
+
+    refuse_compiled(machinery.SourcelessFileLoader, "exec_module")
+    refuse_compiled(machinery.ExtensionFileLoader, "create_module")
     import runpy
 
     original_run_path = runpy.run_path
@@ -687,7 +729,7 @@ def run_stage(stage: str, problem_dir: str, program_path: str, import_mode: str 
         if problem_dir not in sys.path:
             sys.path.insert(0, problem_dir)
         _shim_openevolve()
-        _install_import_hooks(program_path, mode)
+        _install_import_hooks(program_path, problem_dir, mode)
         spec = importlib.util.spec_from_file_location("evaluator", os.path.join(problem_dir, "evaluator.py"))
         if spec is None or spec.loader is None:
             raise ImportError("cannot load evaluator.py")
