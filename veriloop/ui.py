@@ -105,3 +105,60 @@ def runs_table(records: list[Any], width: int = 80) -> Table:
         title = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
         table.add_row(*row[:4], title)
     return table
+
+
+def show_run_header(console: Console, record: Any) -> None:
+    """`runs show`: the lines every run kind starts with (id, kind, state, created, title)."""
+    from veriloop.runstore import display_status
+
+    state = display_status(record)
+    line(console, f"run {record.id}  ·  {record.kind}  ·  {state}  ·  created {record.created}")
+    if record.title:
+        line(console, f"title: {record.title}")
+    error = record.meta.get("error")
+    if error:
+        line(console, f"stopped on: {error}")
+
+
+def show_design(console: Console, summary: dict[str, Any]) -> None:
+    """`runs show` of a design run: its verdict, evidence, spend and where the thread stands."""
+    rep = summary.get("report") or {}
+    if rep:
+        line(console, f"verdict: {str(rep.get('status', '')).upper()}: {rep.get('reason', '')}")
+        for ev in str(rep.get("evidence") or "").splitlines()[:4]:
+            line(console, f"  {ev}")
+        line(console, f"{rep.get('iterations')} iteration(s), {rep.get('calls')} LLM call(s), "
+                      f"{int(rep.get('prompt_tokens', 0) or 0) + int(rep.get('completion_tokens', 0) or 0)} "
+                      f"tokens, ${float(rep.get('usd', 0) or 0):.4f}")
+    thread = summary.get("thread") or {}
+    if thread:
+        verdicts = ", ".join(f"{v.get('iteration')}: {'PASS' if v.get('passed') else v.get('category')}"
+                             for v in thread.get("verdicts") or []) or "none yet"
+        line(console, f"thread: iteration {thread.get('iteration')}, verdicts {verdicts}")
+        if thread.get("next"):
+            line(console, f"next step: {', '.join(thread['next'])}")
+        if thread.get("waiting_for_human"):
+            line(console, "waiting for a human: answer with `veriloop runs resume ID` in a terminal")
+    line(console, f"outputs: {summary.get('out_dir')}")
+
+
+def show_evolve(console: Console, summary: dict[str, Any]) -> None:
+    """`runs show` of an evolve run: the best program, progress and spend, faults and warnings."""
+    stats = summary.get("stats") or {}
+    best = summary.get("best") or {}
+    line(console, f"problem: {summary.get('problem')}")
+    if best:
+        line(console, f"best: {best.get('score'):.6g} (program {best.get('id')}, "
+                      f"iteration {best.get('iteration')})")
+    else:
+        line(console, "best: none yet")
+    line(console, f"iterations {stats.get('iterations')}  programs {stats.get('programs')}  "
+                  f"spend ${float(stats.get('cost_usd') or 0):.4f}  "
+                  f"stopped by {stats.get('stop_reason') or '-'}")
+    faults = stats.get("faults") or {}
+    if faults:
+        line(console, "faults: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())))
+    warning = (summary.get("candidate_import") or {}).get("warning")
+    if warning:
+        line(console, str(warning), style="bold yellow")
+    line(console, f"export the best program: veriloop runs export {summary.get('run_id')} --out DIR")

@@ -20,11 +20,12 @@ def show(record: runstore.RunRecord) -> dict[str, Any]:
             "tool_versions": data["tool_versions"]}
 
 
-def resume(record: runstore.RunRecord, settings: Any) -> runstore.RunRecord:
-    """Run the samples the store does not hold yet (a killed run loses nothing it finished)."""
+def resume(record: runstore.RunRecord, settings: Any, console: Any = None) -> runstore.RunRecord:
+    """Run the samples the store does not hold yet (a killed run loses nothing it finished), with the
+    progress bar on `console` (stderr by default)."""
     from veriloop.bench.session import execute
 
-    return execute(record, settings)
+    return execute(record, settings, console)
 
 
 def export(record: runstore.RunRecord, dest: Path) -> list[Path]:

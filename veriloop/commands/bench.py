@@ -15,7 +15,8 @@ app = typer.Typer(no_args_is_help=True, help="Compare LLM backends and agent con
 _FORMATS = ("table", "json", "md", "html")
 
 
-def _print_tables(console: Any, report: Any) -> None:
+def print_tables(console: Any, report: Any) -> None:
+    """The run's tables and its unsolved problems with the reason (also used by `runs show`)."""
     from veriloop.bench.report.text import evolve_table, rich_table, unsolved_lines
 
     if report.groups or not report.evolve:
@@ -69,7 +70,7 @@ def run(
                        limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
                        max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget)
         record = start_run(spec, settings, out.err_console)
-    _render_run(out, load_report(record), record.id)
+    render_run(out, load_report(record), record.id)
 
 
 @app.command("grade")
@@ -91,14 +92,15 @@ def grade(
     out = ui.mode(ctx, json_out)
     record = start_grade(suite, str(path) if path else None, samples, ui.settings(ctx), out.err_console,
                          label=name, timeout_s=timeout, problems=problems)
-    _render_run(out, load_report(record), record.id)
+    render_run(out, load_report(record), record.id)
 
 
-def _render_run(out: Any, report: Any, run_id: str) -> None:
+def render_run(out: Any, report: Any, run_id: str) -> None:
+    """A bench run's tables, unsolved problems and id (also printed by `runs resume`)."""
     if out.json:
         ui.print_json(report)
         return
-    _print_tables(out.console, report)
+    print_tables(out.console, report)
     ui.line(out.console, f"run id: {run_id}  ·  report: veriloop bench report {run_id} --format html")
 
 
@@ -107,7 +109,8 @@ def report(
     ctx: typer.Context,
     run_id: str = typer.Argument(..., help="A bench run id (see `veriloop runs list --kind bench`)."),
     fmt: str = typer.Option("table", "--format", help="table | json | md | html."),
-    out_file: Path | None = typer.Option(None, "--out", help="Write here (html default: run dir)."),
+    out_file: Path | None = typer.Option(None, "--out", help="Write here instead of stdout (html on a "
+                                         "terminal: the run dir)."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Render a run's report as a terminal table, JSON, markdown or a self-contained HTML page."""
@@ -126,7 +129,7 @@ def report(
         raise InputError(f"Run {run_id} is a {record.kind} run, not a bench run.")
     rep = load_report(record)
     if fmt == "table":
-        _print_tables(out.console, rep)
+        print_tables(out.console, rep)
         return
     if fmt == "json":
         text = rep.model_dump_json(indent=2) + "\n"
@@ -136,7 +139,8 @@ def report(
         from veriloop.bench.report.html import render_html
 
         text = render_html(rep)
-        out_file = out_file or record.dir / "report.html"
+        if out_file is None and out.console.is_terminal:  # a page is no use on a terminal: keep it
+            out_file = record.dir / "report.html"
     if out_file is None:
         typer.echo(text, nl=False)
         return
@@ -145,7 +149,7 @@ def report(
         out_file.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"Cannot write {out_file}: {exc.strerror}.") from None
-    out.err_console.print(f"wrote {out_file}")
+    ui.line(out.err_console, f"wrote {out_file}")
 
 
 @app.command("compare")

@@ -92,12 +92,13 @@ def design(
     if om.json:
         ui.print_json(result)
     else:
-        _render(om.console, result.model_dump())
+        render_result(om.console, result.model_dump())
     if not result.verified:
         raise typer.Exit(1)
 
 
-def _render(console: Any, r: dict[str, Any]) -> None:
+def render_result(console: Any, r: dict[str, Any]) -> None:
+    """The end-of-run summary of a design run (also printed by `runs resume`)."""
     from rich.markup import escape
 
     rep = r.get("report") or {}

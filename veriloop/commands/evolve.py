@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -111,7 +112,11 @@ def evolve(
     if out.json:
         ui.print_json(summary)
         return
-    c = out.console
+    render_summary(out.console, summary)
+
+
+def render_summary(c: Any, summary: Any) -> None:
+    """The end-of-run summary of an evolve run (also printed by `runs resume`)."""
     best = f"{summary.best_score:.6g}" if summary.best_score is not None else "n/a"
     c.print(
         f"[bold]run[/] {summary.run_id}  problem {summary.problem}  stopped by {summary.stop_reason}",

@@ -8,7 +8,6 @@ from types import ModuleType
 from typing import Any
 
 import typer
-from rich.pretty import Pretty
 
 from veriloop import runstore, ui
 from veriloop.errors import InputError
@@ -60,9 +59,18 @@ def show(
     summary = {"run": record.model_dump(mode="json"), **_owner(record.kind).show(record)}
     out = ui.mode(ctx, json_out)
     if out.json:
-        ui.print_json(summary)
+        ui.print_json(summary | {"state": runstore.display_status(record)})
+        return
+    ui.show_run_header(out.console, record)
+    if record.kind == "bench":
+        from veriloop.bench.report import load_report
+        from veriloop.commands.bench import print_tables
+
+        print_tables(out.console, load_report(record))
+    elif record.kind == "design":
+        ui.show_design(out.console, summary)
     else:
-        out.console.print(Pretty(summary, max_string=400))
+        ui.show_evolve(out.console, summary)
 
 
 @app.command("resume")
@@ -73,16 +81,51 @@ def resume(
 ) -> None:
     """Continue a run that was interrupted or killed, without redoing finished work."""
     settings, record = _record(ctx, run_id)
-    result = _owner(record.kind).resume(record, settings)
     out = ui.mode(ctx, json_out)
+    code = _RESUME[record.kind](out, record, settings)
+    # A resumed run that ends without its goal (e.g. a design not verified) exits non-zero.
+    if code:
+        raise typer.Exit(code)
+
+
+def _resume_design(out: ui.OutputMode, record: runstore.RunRecord, settings: Any) -> int:
+    """Resume with the live view `design` shows, and end with its summary."""
+    from veriloop.agents.view import LiveView, ask_human
+    from veriloop.commands.design import render_result
+
+    view = LiveView(out.err_console, enabled=not out.json)
+    with view:
+        view.started(record)
+        ask = (lambda p: view.ask(p, ask_human)) if out.err_console.is_terminal else None
+        result = _owner("design").resume(record, settings, progress=view.update, ask=ask)
     if out.json:
         ui.print_json(result)
-    elif result is not None:
-        out.console.print(Pretty(ui.to_jsonable(result), max_string=400))
-    # A resumed run that ends without its goal (e.g. a design not verified) exits non-zero.
-    code = getattr(result, "exit_code", 0)
-    if isinstance(code, int) and code:
-        raise typer.Exit(code)
+    else:
+        render_result(out.console, result.model_dump())
+    return int(result.exit_code)
+
+
+def _resume_evolve(out: ui.OutputMode, record: runstore.RunRecord, settings: Any) -> int:
+    from veriloop.commands.evolve import render_summary
+
+    summary = _owner("evolve").resume(record, settings, show_progress=not out.json, console=out.err_console)
+    if out.json:
+        ui.print_json(summary)
+    else:
+        render_summary(out.console, summary)
+    return 0
+
+
+def _resume_bench(out: ui.OutputMode, record: runstore.RunRecord, settings: Any) -> int:
+    from veriloop.bench.report import load_report
+    from veriloop.commands.bench import render_run
+
+    record = _owner("bench").resume(record, settings, console=out.err_console)
+    render_run(out, load_report(record), record.id)
+    return 0
+
+
+_RESUME = {"design": _resume_design, "evolve": _resume_evolve, "bench": _resume_bench}
 
 
 @app.command("export")
