@@ -22,7 +22,10 @@ Candidate import (IMPORT_MODE, `[evaluator] candidate_import` in problem.toml):
   Attribute reads and calls travel over the pipes as pickles; what comes back is decoded with a
   restricted unpickler (builtin containers and scalars, numpy arrays, scalars and dtypes only) and
   anything else the candidate returns stays in its process as a remote handle whose methods are
-  proxied. Nothing the candidate does can reach the evaluator's memory, the nonce or the fd.
+  proxied. Nothing the candidate does can reach the evaluator's memory, the nonce or the fd. A
+  module the candidate plants where it can write (its directory, the cwd, /tmp, /dev/shm) for the
+  evaluator to import later gets the same treatment (compiled ones are refused). A forked copy
+  of the evaluator cannot use a proxy made before the fork (it gets a clear error).
 - `shared`: the evaluator imports the candidate into its own process (for evaluators the proxy
   cannot serve). The candidate could then find the nonce and the private fd by introspection, so
   its scores are forgeable; the payload says so (`in_process`) and the run reports it.
@@ -45,6 +48,8 @@ import time
 import types
 
 ARTIFACT_CAP = 8000
+MAX_REPLY = 256 << 20
+"""Largest reply accepted from the candidate's process (proxy mode), in bytes."""
 
 
 def _shim_openevolve() -> None:
@@ -408,6 +413,9 @@ class _Remote:
 
     def _reply(self) -> object:
         size = struct.unpack(">I", self._read_exact(4))[0]
+        if size > MAX_REPLY:
+            self.broken = f"the candidate's process sent a reply of {size} bytes (more than {MAX_REPLY})"
+            raise CandidateProcessError(self.broken)
         try:
             reply = _SafeUnpickler(self._read_exact(size), self).load()
         except CandidateProcessError:
