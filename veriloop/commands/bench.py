@@ -159,10 +159,11 @@ def compare(
     run_b: str = typer.Argument(..., help="Second bench run id."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Put two runs side by side: pass@1, its difference, and cost per backend/configuration."""
+    """Put two runs side by side: pass@1, its change, solved and cost per group pair; the problems
+    only one run solved. Groups pair by backend/config, else by config, else in order."""
     from veriloop import runstore
     from veriloop.bench.report import load_report
-    from veriloop.bench.report.text import compare_data, compare_table
+    from veriloop.bench.report.text import compare_data, compare_lines, compare_table
 
     out = ui.mode(ctx, json_out)
     settings = ui.settings(ctx)
@@ -176,3 +177,5 @@ def compare(
         ui.print_json(compare_data(reps[0], reps[1]))
     else:
         out.console.print(compare_table(reps[0], reps[1]))
+        for line in compare_lines(reps[0], reps[1]):
+            ui.line(out.console, line)

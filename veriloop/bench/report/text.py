@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from veriloop.bench.metrics import GroupMetrics
+from veriloop.bench.report.compare import compare
 from veriloop.bench.report.model import BenchReport
 
 
@@ -128,28 +129,55 @@ def unsolved_lines(report: BenchReport, limit: int = 12) -> list[str]:
 
 
 def compare_table(a: BenchReport, b: BenchReport) -> Table:
-    """Groups of both runs side by side, with the pass@1 difference where a group is in both."""
-    table = Table(title=f"bench {a.run_id} vs {b.run_id}")
-    for h in ("backend", "config", f"pass@1 {a.run_id}", f"pass@1 {b.run_id}", "Δ pass@1",
-              f"cost {a.run_id}", f"cost {b.run_id}"):
-        table.add_column(h)
-    keys = sorted({(g.backend, g.config) for g in a.groups} | {(g.backend, g.config) for g in b.groups})
-    for backend, config in keys:
-        ga, gb = a.group(backend, config), b.group(backend, config)
-        pa = ga.pass_at.get(1) if ga else None
-        pb = gb.pass_at.get(1) if gb else None
-        delta = f"{100 * (pb - pa):+.1f} pt" if pa is not None and pb is not None else "-"
-        table.add_row(backend, config, _fmt(pa, pct=True), _fmt(pb, pct=True), delta,
-                      _fmt(ga.cost_usd if ga else None, money=True),
-                      _fmt(gb.cost_usd if gb else None, money=True))
+    """Paired groups of two runs (see `report.compare`): pass@1, its change, solved and cost. The run
+    ids are in `compare_lines`, printed whole, not in the headers."""
+    comp = compare(a, b)
+    table = Table(title="bench compare: A vs B")
+    for h in ("group A", "group B", "pass@1 A", "pass@1 B", "Δ pass@1", "solved A/B", "cost A/B"):
+        table.add_column(h, justify="left" if h.startswith("group") else "right", overflow="fold")
+    for d in comp.pairs:
+        ga, gb = d.a, d.b
+        delta = "-" if d.pass1_delta is None else f"{100 * d.pass1_delta:+.1f} pt"
+        solved = f"{ga.solved if ga else '-'}/{gb.solved if gb else '-'}"
+        cost_a = _fmt(ga.cost_usd if ga else None, money=True)
+        cost = f"{cost_a}/{_fmt(gb.cost_usd if gb else None, money=True)}"
+        table.add_row(d.label(ga), d.label(gb), _fmt(ga.pass_at.get(1) if ga else None, pct=True),
+                      _fmt(gb.pass_at.get(1) if gb else None, pct=True), delta, solved, cost)
     return table
 
 
+def compare_lines(a: BenchReport, b: BenchReport, limit: int = 20) -> list[str]:
+    """Plain lines to print under the table: the two whole run ids, then per pair the problems only
+    one side solved and failures that changed category."""
+    comp = compare(a, b)
+    out = [f"A = {comp.a}" + (f"  ({comp.a_title})" if comp.a_title else ""),
+           f"B = {comp.b}" + (f"  ({comp.b_title})" if comp.b_title else ""),
+           "Δ pass@1 is over the problems both groups ran; pass@1 A and B over each group's own."]
+
+    def names(ps: list[str]) -> str:
+        return ", ".join(ps[:limit]) + (f" (+{len(ps) - limit} more)" if len(ps) > limit else "")
+
+    for d in comp.pairs:
+        if d.a is None or d.b is None:
+            continue
+        head = f"{d.label(d.a)} vs {d.label(d.b)} on {d.common_problems} common problems"
+        if not d.common_problems:
+            out.append(f"{head}: nothing to compare")
+            continue
+        if not (d.only_a_solved or d.only_b_solved or d.changed_failure):
+            out.append(f"{head}: the same problems solved")
+            continue
+        out.append(f"{head}:")
+        if d.only_a_solved:
+            out.append(f"  solved only by A: {names(d.only_a_solved)}")
+        if d.only_b_solved:
+            out.append(f"  solved only by B: {names(d.only_b_solved)}")
+        if d.changed_failure:
+            items = [f"{p} {x}->{y}" for p, (x, y) in d.changed_failure.items()]
+            out.append(f"  failure changed: {names(items)}")
+    return out
+
+
 def compare_data(a: BenchReport, b: BenchReport) -> dict[str, object]:
-    rows = []
-    keys = sorted({(g.backend, g.config) for g in a.groups} | {(g.backend, g.config) for g in b.groups})
-    for backend, config in keys:
-        ga, gb = a.group(backend, config), b.group(backend, config)
-        rows.append({"backend": backend, "config": config,
-                     "a": ga.model_dump() if ga else None, "b": gb.model_dump() if gb else None})
-    return {"a": a.run_id, "b": b.run_id, "groups": rows}
+    """The comparison as JSON: both ids and titles, and every pair with its differences."""
+    return compare(a, b).model_dump(mode="json")
