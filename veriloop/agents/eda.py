@@ -125,12 +125,13 @@ def compile_check(mods: dict[str, str], top: str | None) -> Check:
     return Check(ok=ok, errors=errors if not ok else [], warnings=warnings, tool="iverilog")
 
 
-def grade(design: str, testbench: str, ref: str | None = None) -> Grade:
-    """Grade with the trusted-testbench convention (per-run nonce; a design cannot forge a pass)."""
+def grade(design: str, testbench: str, ref: str | None = None, golden: str | None = None) -> Grade:
+    """Grade with the honest grader (`veriloop.tools.grading`): screening, nonce, and the golden design's
+    sample count when a golden design (the user's --ref) is known."""
     from veriloop.tools.grading import grade_testbench
 
     try:
-        rep = grade_testbench(design, testbench, ref_sv=ref, timeout_s=60)
+        rep = grade_testbench(design, testbench, ref_sv=ref, timeout_s=60, golden_sv=golden)
     except VeriloopError as err:
         return Grade(passed=False, category="tool_error", log=err.message, log_tail=err.message)
     compile_log = str(getattr(rep, "compile_log", "") or "")

@@ -13,6 +13,7 @@ from veriloop.agents.rtl_generator import design_source
 from veriloop.agents.state import DesignState, Plan, Verdict
 from veriloop.errors import BudgetExhausted, MalformedReply
 from veriloop.llm.contract import Message
+from veriloop.tools import vsource
 
 SYSTEM = """You are the verifier agent of veriloop. You write self-checking Verilog testbenches from \
 the SPECIFICATION (not from the implementation): compute every expected value with your own \
@@ -64,17 +65,25 @@ def rank(grade: eda.Grade) -> tuple[int, float]:
 
 
 def _grade_ref(ref: str | None, rtl: dict[str, str]) -> str | None:
-    """The reference joins the testbench compile only when its module names do not clash with the design."""
-    return ref if ref and not set(split_modules(ref)) & set(rtl) else None
+    """The reference joins the testbench compile only when its units do not clash with the design's
+    (names read by the parser)."""
+    if not ref:
+        return None
+    ours = set(rtl) | set(vsource.read(design_source(rtl)).unit_names)
+    return None if set(vsource.read(ref, "ref.sv").unit_names) & ours else ref
 
 
 def reference_as(ref: str, top: str) -> str:
     """The reference with its single module renamed to `top` (VerilogEval's RefModule -> TopModule)."""
-    mods = split_modules(ref)
+    mods = [u.name for u in vsource.read(ref, "ref.sv").units if u.kind in ("module", "macromodule")]
     if top in mods or len(mods) != 1:
         return ref
-    (name,) = mods
-    return re.sub(rf"\bmodule\s+{re.escape(name)}\b", f"module {top}", ref, count=1)
+    return vsource.rename_unit(ref, mods[0], top)
+
+
+def _grade(source: str, tb: str, ref: str | None, rtl: dict[str, str], top: str) -> eda.Grade:
+    """Grade with the reference compiled beside the design when it fits, and as the golden design."""
+    return eda.grade(source, tb, _grade_ref(ref, rtl), golden=reference_as(ref, top) if ref else None)
 
 
 def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
@@ -208,7 +217,7 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
     if len(cands) > 1:
         # Candidate samples are independent: grade them all at once and keep the best.
         grades = await asyncio.gather(
-            *(asyncio.to_thread(eda.grade, design_source(c), tb, _grade_ref(ref, c)) for c in cands)
+            *(asyncio.to_thread(_grade, design_source(c), tb, ref, c, top) for c in cands)
         )
         best = min(range(len(cands)), key=lambda i: rank(grades[i]))
         turn.note(
@@ -223,7 +232,7 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
         source = design_source(rtl)
         out["rtl"] = rtl
     else:
-        grade = await asyncio.to_thread(eda.grade, source, tb, _grade_ref(ref, rtl))
+        grade = await asyncio.to_thread(_grade, source, tb, ref, rtl, top)
     out["candidates"] = []
     verdict = _verdict_from_grade(iteration, mode, grade)
     turn.note("tool", f"simulation: {verdict.category}, mismatches {verdict.mismatches} in {verdict.samples}")
