@@ -36,6 +36,9 @@ def test_baseline_reproduces_listed_score_and_better_program_beats_it(name: str,
     assert base.error is None, (base.error, base.artifacts)
     assert base.stage_reached == 2 and base.metrics["valid"] == 1.0
     assert base.combined_score == pytest.approx(info.baseline_score, abs=info.baseline_tolerance)
+    # a runtime-dependent score only drops under load: the listing, measured on a quiet machine, may
+    # not understate it (0.73 was listed for moe_eplb while its initial program scores 0.770)
+    assert base.combined_score <= info.baseline_score + 0.01, (base.combined_score, info.baseline_score)
     for key, val in (info.baseline_metrics or {}).items():
         assert base.metrics[key] == pytest.approx(val, abs=1e-9), key
     assert "feedback" in base.artifacts
