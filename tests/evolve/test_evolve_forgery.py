@@ -3,7 +3,7 @@
 Each attack is a candidate that tries to report a score it did not earn (99 or 1e6):
 - a candidate the evaluator runs as a subprocess reads the harness's memory, environment and
   descriptors through /proc/<ppid>/ and bwrap init's stdout /proc/1/fd/1, writes forged frames to
-  all it can reach and kills the harness so the honest frame never comes;
+  all it can reach and floods the result pipe so the honest frame lands past the output cap;
 - a candidate an OpenEvolve-style evaluator imports (four ways) walks the stack or the heap for
   the nonce and the result fd and writes forged frames everywhere, or monkeypatches the evaluator's
   scoring function and builtins, or raises SystemExit.
@@ -448,7 +448,7 @@ def test_restricted_unpickler_refuses_code() -> None:
     os.system (or any other global) is refused."""
     import pickle
 
-    from veriloop.evolve import harness
+    from veriloop.evolve import proxy
 
     class Evil:
         def __reduce__(self):  # type: ignore[no-untyped-def]
@@ -456,11 +456,11 @@ def test_restricted_unpickler_refuses_code() -> None:
 
     data = pickle.dumps(("ok", Evil()), protocol=4)
     with pytest.raises(pickle.UnpicklingError, match="not plain data"):
-        harness._SafeUnpickler(data, None).load()  # type: ignore[arg-type]
+        proxy._SafeUnpickler(data, None).load()  # type: ignore[arg-type]
     import numpy as np
 
     fine = pickle.dumps(("ok", [np.arange(3), np.float64(2.5), {1, 2}, complex(1, 2)]), protocol=4)
-    value = harness._SafeUnpickler(fine, None).load()  # type: ignore[arg-type]
+    value = proxy._SafeUnpickler(fine, None).load()  # type: ignore[arg-type]
     assert value[1][0].tolist() == [0, 1, 2] and value[1][1] == 2.5
 
 
@@ -642,7 +642,7 @@ def test_compiled_module_where_the_candidate_writes_is_refused(tmp_path: Path) -
     """A sourceless .pyc next to the candidate (FileFinder would load it) is refused in proxy mode."""
     import py_compile
 
-    from veriloop.evolve import harness
+    from veriloop.evolve import proxy
 
     job = tmp_path / "job"
     job.mkdir()
@@ -652,9 +652,9 @@ def test_compiled_module_where_the_candidate_writes_is_refused(tmp_path: Path) -
     (tmp_path / "problem").mkdir()
     script = (
         "import sys\n"
-        f"sys.path.insert(0, {str(Path(harness.__file__).parent)!r})\n"
-        "import harness\n"
-        f"harness._install_import_hooks({str(job / 'initial_program.py')!r}, {str(tmp_path / 'problem')!r}, "
+        f"sys.path.insert(0, {str(Path(proxy.__file__).parent)!r})\n"
+        "import proxy\n"
+        f"proxy.install_import_hooks({str(job / 'initial_program.py')!r}, {str(tmp_path / 'problem')!r}, "
         f"sys.argv[1])\n"
         f"sys.path.insert(0, {str(job)!r})\n"
         "try:\n    import planted_mod\n    print('loaded', planted_mod.VALUE)\n"

@@ -20,7 +20,9 @@ from veriloop.evolve.problem import Problem
 from veriloop.sandbox.contract import Job, JobResult, Limits, Sandbox
 
 HARNESS_NAME = "_veriloop_harness.py"
+PROXY_NAME = "_veriloop_proxy.py"
 _HARNESS_SRC = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+_PROXY_SRC = (Path(__file__).with_name("proxy.py")).read_text(encoding="utf-8")
 JOB_ENV = {
     "PYTHONHASHSEED": "0",
     "OMP_NUM_THREADS": "1",
@@ -105,7 +107,7 @@ def stage_job(problem: Problem, code: str, stage_index: int, nonce: str, timeout
     """
     return Job(
         argv=stage_argv(problem, stage_index),
-        files={problem.program_file: code, HARNESS_NAME: _HARNESS_SRC},
+        files={problem.program_file: code, HARNESS_NAME: _HARNESS_SRC, PROXY_NAME: _PROXY_SRC},
         ro_paths=[str(problem.path)],
         env=dict(JOB_ENV),
         stdin=(nonce + "\n").encode(),

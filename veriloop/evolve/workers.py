@@ -32,6 +32,7 @@ from veriloop.sandbox.warm import PoolStats, WarmSandbox, WarmSlots, lost_result
 
 HARNESS_FILE = "_veriloop_harness.py"
 ZYGOTE_FILE = "_veriloop_zygote.py"
+PROXY_FILE = "_veriloop_proxy.py"
 _HERE = Path(__file__).resolve().parent
 DEFAULT_MAX_USES = 256
 
@@ -68,7 +69,12 @@ class WarmPool:
     def __init__(self, problem: Problem, size: int, max_uses: int = DEFAULT_MAX_USES) -> None:
         self.problem = problem
         self._shared = warm.shared_dir(
-            "veriloop-zygote", {HARNESS_FILE: _HERE / "harness.py", ZYGOTE_FILE: _HERE / "zygote.py"}
+            "veriloop-zygote",
+            {
+                HARNESS_FILE: _HERE / "harness.py",
+                PROXY_FILE: _HERE / "proxy.py",
+                ZYGOTE_FILE: _HERE / "zygote.py",
+            },
         )
         self._slots = WarmSlots(lambda: _start_worker(problem, self._shared), size, max_uses)
         self.size = self._slots.size
