@@ -162,3 +162,17 @@ def show_evolve(console: Console, summary: dict[str, Any]) -> None:
     if warning:
         line(console, str(warning), style="bold yellow")
     line(console, f"export the best program: veriloop runs export {summary.get('run_id')} --out DIR")
+
+
+def counterexample_table(values: list[Any], sequential: bool) -> Table:
+    """A counterexample as one row per step and one column per input (values as the solver gave them)."""
+    signals = list(dict.fromkeys(v.signal for v in values))
+    steps = sorted({v.step for v in values})
+    cell = {(v.step, v.signal): str(v.value) for v in values}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("step" if sequential else "", justify="right", no_wrap=True)
+    for sig in signals:
+        table.add_column(sig, justify="right", no_wrap=True)
+    for st in steps:
+        table.add_row(str(st), *(cell.get((st, sig), "") for sig in signals))
+    return table

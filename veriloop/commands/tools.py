@@ -152,6 +152,9 @@ def equiv(
     else:
         colour = {"proved": "green", "refuted": "red"}.get(rep.status, "yellow")
         out.console.print(f"[{colour}]{rep.status}[/] ({rep.method}) {rep.detail}", highlight=False)
-        for v in rep.counterexample:
-            out.console.print(f"  step {v.step}: {v.signal} = {v.value}", highlight=False)
+        if rep.counterexample:
+            out.console.print(ui.counterexample_table(rep.counterexample, rep.sequential))
+            if rep.sequential:
+                ui.line(out.console, "each step is one clock cycle of the bounded search; a clock input's "
+                                     "column is not driven by the search")
     raise typer.Exit({"proved": 0, "refuted": 1}.get(rep.status, 2))
