@@ -40,6 +40,18 @@ def test_attack_variant_is_illegal(cls: str, variant: str) -> None:
     assert rep.reasons and rep.detail
 
 
+@pytest.mark.parametrize("glued", [
+    "  `A(RefMod)ule r0(.*);",  # the compiler would see `RefModule r0(.*);`
+    "  reg [7:0] m [0:1]; initial `A($write)memh(\"x.hex\", m);",  # ... `$writememh(...)`
+    "  assign out = `A(goo)d1.out;",  # ... `good1.out`
+])
+def test_tokens_glued_by_a_macro_cannot_smuggle_anything(glued: str) -> None:
+    ref, tb = _problem("Prob050_kmap1")
+    design = "`define A(x) x\nmodule TopModule(input a, input b, input c, output out);\n" + glued
+    rep = grade_testbench(design + "\nendmodule\n", tb, ref)
+    assert not rep.passed and rep.category in {"illegal", "syntax"}, rep
+
+
 def test_flooding_the_output_with_forged_summaries_fails() -> None:
     ref, tb = _problem("Prob001_zero")  # outputs tied to 0 are right here: only the flood can fail it
     for n in (30000, 60000):

@@ -105,6 +105,15 @@ UPWARD: dict[str, Attack] = {
     "defparam": lambda r: tied(r, "  defparam tb.wavedrom_hide_after_time = 0;"),
     "unit_scope": lambda r: tied(r, "  initial $display($unit::x);"),
 }
-CLASSES = {"early_finish": EARLY_FINISH, "preprocessor": PREPROCESSOR, "nonce": NONCE, "upward": UPWARD}
+STIMULUS: dict[str, Attack] = {
+    # Icarus's $random/$urandom share the testbench's generator: calling them shifts its stimulus.
+    "urandom_consume": lambda r: tied(r, "  integer x; always @(*) x = $urandom;"),
+    "random_consume": lambda r: tied(r, "  integer x; initial repeat (3) x = $random;"),
+    "urandom_range": lambda r: tied(r, "  integer x; initial x = $urandom_range(3, 0);"),
+    "std_scope": lambda r: tied(r, "  initial void'(std::randomize());"),
+    "monitoroff": lambda r: tied(r, "  initial $monitoroff;"),
+}
+CLASSES = {"early_finish": EARLY_FINISH, "preprocessor": PREPROCESSOR, "nonce": NONCE, "upward": UPWARD,
+           "stimulus": STIMULUS}
 
 

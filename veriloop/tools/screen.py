@@ -34,9 +34,8 @@ PURE_FUNCTIONS = frozenset(
     [
         "clog2", "bits", "signed", "unsigned", "size", "high", "low", "left", "right", "increment",
         "dimensions", "unpacked_dimensions", "countones", "onehot", "onehot0", "isunknown", "countbits",
-        "isunbounded", "typename", "cast", "random", "urandom", "urandom_range", "dist_uniform",
-        "dist_normal", "dist_exponential", "dist_poisson", "dist_chi_square", "dist_t", "dist_erlang",
-        "time", "stime", "realtime", "itor", "rtoi", "bitstoreal", "realtobits", "shortrealtobits",
+        "isunbounded", "typename", "cast", "time", "stime", "realtime", "itor", "rtoi", "bitstoreal",
+        "realtobits", "shortrealtobits",
         "bitstoshortreal", "ln", "log10", "exp", "sqrt", "pow", "floor", "ceil", "sin", "cos", "tan",
         "asin", "acos", "atan", "atan2", "hypot", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
         "sampled", "rose", "fell", "stable", "changed", "past",
@@ -46,9 +45,13 @@ PRINT_TASKS = frozenset(
     f"{base}{suffix}"
     for base in ("display", "write", "strobe", "monitor", "swrite")
     for suffix in ("", "b", "h", "o")
-) | {"monitoron", "monitoroff", "sformat", "sformatf", "info", "warning", "error"}
+) | {"sformat", "sformatf", "info", "warning", "error"}
 ALLOWED_SYSTEM = frozenset("$" + n for n in PURE_FUNCTIONS | PRINT_TASKS)
-"""System tasks and functions a design may call: pure functions and printing. Everything else is refused."""
+"""System tasks and functions a design may call: pure functions and printing. Everything else is refused.
+
+Not even the random-number functions: `$random`/`$urandom` share one generator with the testbench
+in Icarus, so a design calling them shifts (and, knowing the algorithm, steers) the testbench's
+stimulus. `$monitoron/off` would switch the testbench's monitor."""
 
 _SCOPE_HEADS = frozenset({"this", "super", "local"})
 _FORBIDDEN_KINDS = {
@@ -107,8 +110,20 @@ def _limit(items: list[str], n: int = 8) -> str:
 
 
 def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
-    """Check a design against the rules above; `ok` designs come with the text to compile."""
-    src = vsource.read(design_sv, "design.sv")
+    """Check a design against the rules above; `ok` designs come with the text to compile.
+
+    When preprocessing changed the text (macros, directives), the text to compile is read and
+    checked a second time, so what the compiler gets is itself what was checked."""
+    first = _screen(vsource.read(design_sv, "design.sv"), trusted)
+    if not first.ok or first.compiled_text == design_sv:
+        return first
+    again = _screen(vsource.read(first.compiled_text, "design.sv"), trusted)
+    if not again.ok:
+        return again.model_copy(update={"reasons": [f"after preprocessing: {r}" for r in again.reasons]})
+    return first
+
+
+def _screen(src: vsource.VerilogSource, trusted: TrustedNames) -> Screening:
     illegal: list[str] = []
     includes = [d.line for d in src.directives if d.kind == "include"]
     if includes:
@@ -145,7 +160,7 @@ def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
     for ref in src.names:
         rooted = ref.head in ("$root", "$unit")
         dotted = ref.separator == "." and ref.head not in _SCOPE_HEADS
-        scoped = ref.separator == "::" and ref.head not in own_units | {"std"}
+        scoped = ref.separator == "::" and ref.head not in own_units
         if rooted or (not ref.local and (dotted or scoped)):
             outside.append(f"{ref.text} (line {ref.line})")
     if outside:
