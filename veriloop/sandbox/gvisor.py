@@ -58,7 +58,7 @@ SENTRY_OVERHEAD_MB = 96
 """Added to the job's memory limit for runsc, the Gofer and the Sentry themselves (measured peak of the
 whole group: 18 MB for /bin/true, 24 MB for `python -c pass`, 37 MB for `import numpy`)."""
 
-RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none")
+RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none", "--oci-seccomp")
 PROCESS_NOTE = "RLIMIT_NPROC enforced by gVisor for the sandbox's unprivileged uid"
 
 _ETC_FILES = [
@@ -181,6 +181,25 @@ def _rlimits(limits: Limits, memory_by_rlimit: bool) -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def seccomp_profile() -> dict[str, Any]:
+    """The local backend's syscall filter (`syscall_filter.py`) as an OCI seccomp profile, which the
+    Sentry applies to the job (`--oci-seccomp`): the same calls fail with EPERM. (`clone3` needs no
+    rule: this gVisor does not implement it, so the C library falls back to `clone`.)"""
+    from veriloop.sandbox.syscall_filter import CLONE_NEW_FLAGS, DENIED, TIOCLINUX, TIOCSTI
+
+    eperm = {"action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+    rules: list[dict[str, Any]] = [{"names": list(DENIED), **eperm}]
+    for flag in CLONE_NEW_FLAGS:
+        arg = {"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}
+        rules.append({"names": ["clone"], **eperm, "args": [arg]})
+    for request in (TIOCSTI, TIOCLINUX):
+        rules.append(
+            {"names": ["ioctl"], **eperm, "args": [{"index": 1, "value": request, "op": "SCMP_CMP_EQ"}]}
+        )
+    return {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}
+
+
 def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: bool) -> None:
     """config.json and the root directory of the OCI bundle for `job` (see the module docstring)."""
     rootfs = bundle / "rootfs"
@@ -235,7 +254,7 @@ def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: b
         "root": {"path": "rootfs", "readonly": True},
         "hostname": "veriloop",
         "mounts": mounts,
-        "linux": {"namespaces": [{"type": t} for t in namespaces]},
+        "linux": {"namespaces": [{"type": t} for t in namespaces], "seccomp": seccomp_profile()},
     }
     (bundle / "config.json").write_text(json.dumps(spec))
 
