@@ -104,6 +104,7 @@ UPWARD: dict[str, Attack] = {
     "bind": lambda r: tied(r, tail="bind tb h1 hh(); module h1(); endmodule\n"),
     "defparam": lambda r: tied(r, "  defparam tb.wavedrom_hide_after_time = 0;"),
     "unit_scope": lambda r: tied(r, "  initial $display($unit::x);"),
+    "foreign_import": lambda r: tied(r, "  import tb_pkg::*;"),
 }
 STIMULUS: dict[str, Attack] = {
     # Icarus's $random/$urandom share the testbench's generator: calling them shifts its stimulus.

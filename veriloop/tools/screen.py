@@ -163,6 +163,9 @@ def _screen(src: vsource.VerilogSource, trusted: TrustedNames) -> Screening:
         scoped = ref.separator == "::" and ref.head not in own_units
         if rooted or (not ref.local and (dotted or scoped)):
             outside.append(f"{ref.text} (line {ref.line})")
+    foreign = sorted(set(src.imports) - own_units)
+    if foreign:
+        outside += [f"import {name}::" for name in foreign]
     if outside:
         illegal.append(
             "names that leave the design (a design may refer only to what it declares): " + _limit(outside)

@@ -76,6 +76,8 @@ class VerilogSource(BaseModel):
     dynamic_formats: list[int] = Field(default_factory=list)
     """Lines of $sformat/$sformatf calls whose format is not a string literal."""
     binds: list[int] = Field(default_factory=list)
+    imports: list[str] = Field(default_factory=list)
+    """Packages named in `import`/`export` items."""
     overrides: list[int] = Field(default_factory=list)
     """Lines of procedural `force`/`release`/`assign`/`deassign` statements."""
     directives: list[Directive] = Field(default_factory=list)
@@ -293,6 +295,8 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
             inst_names[_token_text(node.name)] = None
         elif kind == "BindDirective":
             out.binds.append(_line(sm, node))
+        elif kind == "PackageImportItem":
+            out.imports.append(_token_text(node.package))
         elif kind.startswith("Procedural") and kind.endswith("Statement"):
             out.overrides.append(_line(sm, node))
         elif kind == "ScopedName" and (node.parent is None or _kind_name(node.parent) != "ScopedName"):
