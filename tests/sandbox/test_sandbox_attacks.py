@@ -550,3 +550,16 @@ def test_warm_collect_follows_no_link_and_never_blocks(pool: StepPool) -> None:
     )[-1]
     assert res.ok, res.stderr
     assert res.files == {"good": b"ok"}
+
+
+def test_rlimits_fallback_never_runs_a_job_as_root() -> None:
+    res = run_job(
+        Job(argv=["sh", "-c", "id -u; echo x > out.txt; cat in.txt"], files={"in.txt": "in"},
+            collect=["out.txt"], limits=Limits(wall_s=10)),
+        RLIMITS,
+    )
+    assert res.ok, res.stderr
+    uid, content = res.stdout.split()
+    assert content == "in" and res.files["out.txt"] == b"x\n"
+    if os.geteuid() == 0:
+        assert uid != "0"

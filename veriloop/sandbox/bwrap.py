@@ -35,12 +35,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from veriloop.sandbox import syscall_filter
+from veriloop.sandbox import identity, syscall_filter
 from veriloop.sandbox.contract import JOB_DIR, Limits
+from veriloop.sandbox.identity import sandbox_user
 from veriloop.sandbox.process import rlimit_values
-
-SANDBOX_UID = 65534
-"""The host user (and group) contained jobs run as when veriloop itself runs as root."""
 
 _ETC_FILES = [
     "/etc/ld.so.cache",
@@ -51,25 +49,6 @@ _ETC_FILES = [
     "/etc/localtime",
 ]
 _TOP_DIRS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
-
-
-def sandbox_user() -> tuple[int, int] | None:
-    """(uid, gid) bubblewrap is started as, or None to keep ours (we are not root)."""
-    if os.geteuid() != 0:
-        return None
-    return SANDBOX_UID, SANDBOX_UID
-
-
-Identity = tuple[int | None, int | None, list[int] | None]
-
-
-def identity() -> Identity:
-    """Popen's (user, group, extra_groups) that start bubblewrap as the sandbox user (set in C by
-    subprocess between fork and exec: no Python pre-exec hook); all None when we are not root."""
-    user = sandbox_user()
-    if user is None:
-        return None, None, None
-    return user[0], user[1], []
 
 
 def launcher(limits: Limits, with_cgroup: bool) -> list[str]:
@@ -90,10 +69,7 @@ def launcher(limits: Limits, with_cgroup: bool) -> list[str]:
     for res, soft, hard in rlimit_values(limits, with_cgroup=with_cgroup):
         out.append(f"--{names[res]}={soft}:{hard}")
     out.append("--")
-    user = sandbox_user()
-    if user is not None:
-        out += ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--"]
-    return out
+    return out + identity.drop_argv()
 
 
 def _readable_by(path: str, uid: int, gid: int) -> bool:
@@ -224,14 +200,12 @@ def hardening_flags() -> tuple[str, ...] | None:
     for flags in (("--cap-drop", "ALL", "--unshare-user", "--disable-userns"), ("--cap-drop", "ALL")):
         try:
             done = subprocess.run(
-                ["bwrap", *flags, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+                [*identity.drop_argv(), "bwrap", *flags, "--unshare-all"]
+                + ["--ro-bind", "/", "/", "--", "/bin/true"],
                 capture_output=True,
                 timeout=10,
                 env={"PATH": "/usr/bin:/bin"},
                 cwd="/",
-                user=identity()[0],
-                group=identity()[1],
-                extra_groups=identity()[2],
             )
         except (OSError, subprocess.TimeoutExpired):
             continue
@@ -332,15 +306,12 @@ def probe() -> tuple[bool, str]:
     try:
         spawn = command(["/bin/true"], limits=Limits(), env={"PATH": "/usr/bin:/bin"})
         done = subprocess.run(
-            spawn.argv,
+            [*identity.drop_argv(), *spawn.argv],
             capture_output=True,
             timeout=10,
             env={"PATH": "/usr/bin:/bin"},
             cwd="/",
             pass_fds=spawn.fds,
-            user=identity()[0],
-            group=identity()[1],
-            extra_groups=identity()[2],
         )
     except FileNotFoundError:
         return False, "bubblewrap (bwrap) is not installed"

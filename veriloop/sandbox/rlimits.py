@@ -1,5 +1,8 @@
 """The `rlimits` fallback: rlimits + own session + process-group kill, WITHOUT namespace isolation.
 
+Jobs still never run as root: when veriloop is root they run as the sandbox user (`identity.py`),
+in a job dir handed over to that user.
+
 Used only where bubblewrap cannot run. The job sees the host filesystem and network (it runs in
 a fresh temp dir as cwd, with a cleared environment), so every result says `contained=False` and
 `veriloop doctor` warns about it. Processes that leave the job's session can outlive it unless a
@@ -8,7 +11,7 @@ pids cgroup is available (then they are killed with the group).
 
 from __future__ import annotations
 
-from veriloop.sandbox import cgroup, jobdir
+from veriloop.sandbox import cgroup, identity, jobdir
 from veriloop.sandbox.contract import Job, JobResult, Sandbox, base_env
 from veriloop.sandbox.process import run_process
 
@@ -24,11 +27,12 @@ class RlimitsSandbox(Sandbox):
         try:
             env = base_env(job.env)
             env["HOME"] = env["TMPDIR"] = str(host_dir)
+            identity.hand_over(str(host_dir))
             with self._gate:
                 group = cgroup.open_job_cgroup(job.limits.nproc + 8)
                 try:
                     raw = run_process(
-                        job.argv,
+                        [*identity.drop_argv(), *job.argv],
                         env=env,
                         cwd=str(host_dir),
                         stdin=job.stdin,
