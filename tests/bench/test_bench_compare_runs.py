@@ -38,6 +38,6 @@ def test_compare_runs_of_different_backends(fake_openai: FakeOpenAIServer, bench
     assert "-66.7 pt" in out and "3/1" in out
     assert "solved only by A: Prob002_inv, Prob003_xor2" in out
     data = run_json("bench", "compare", ra, rb)
-    (pair,) = data["pairs"]
+    (pair,) = data["groups"]
     assert pair["pass1_delta"] == pytest.approx(-2 / 3)
     assert pair["only_a_solved"] == ["Prob002_inv", "Prob003_xor2"] and pair["only_b_solved"] == []

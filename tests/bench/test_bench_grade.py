@@ -85,7 +85,7 @@ def test_grade_gives_bench_run_verdicts_from_jsonl_and_trial_folders(
     listed = run_cli("runs", "list", "--json")
     assert from_jsonl["run_id"] in listed.stdout
     cmp = run_json("bench", "compare", live["run_id"], from_jsonl["run_id"])
-    (pair,) = cmp["pairs"]  # different backends and configs: still paired, and nothing differs
+    (pair,) = cmp["groups"]  # different backends and configs: still paired, and nothing differs
     assert (pair["a"]["backend"], pair["b"]["config"]) == ("fake", "imported")
     assert pair["pass1_delta"] == 0 and pair["only_a_solved"] == pair["only_b_solved"] == []
     md = run_cli("bench", "report", from_dirs["run_id"], "--format", "md")

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from veriloop.bench.taxonomy import failure_reason
+from veriloop.bench.taxonomy import CLASSES, failure_class, failure_reason
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -70,6 +70,10 @@ class GroupMetrics(BaseModel):
     """problem -> most common failure category, for problems never solved."""
     reasons: dict[str, str] = Field(default_factory=dict)
     """problem -> one line on why it was never solved (the grader's evidence on a sample of that category)."""
+    taxonomy: dict[str, int] = Field(default_factory=dict)
+    """Failure class (`taxonomy.CLASSES`) -> failing samples of this group."""
+    problem_taxonomy: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """problem -> failure class -> failing samples, for problems with any failing sample."""
 
 
 def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
@@ -99,6 +103,12 @@ def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
                 first_of = next(r for r in v if r["category"] == cat)
                 reasons[p] = failure_reason(cat, str(first_of.get("detail") or ""),
                                             str(first_of.get("log_tail") or ""))
+        classes: dict[str, dict[str, int]] = defaultdict(dict)
+        for r in rs:
+            cls = failure_class(r["category"], str(r.get("detail") or ""), str(r.get("log_tail") or ""))
+            if cls is not None:
+                classes[r["problem"]][cls] = classes[r["problem"]].get(cls, 0) + 1
+        taxonomy = Counter(cls for per_p in classes.values() for cls, k in per_p.items() for _ in range(k))
         first = rs[0]
         out.append(GroupMetrics(
             backend=backend, config=config, model=str(first.get("model") or ""),
@@ -112,5 +122,7 @@ def group_metrics(rows: Iterable[dict[str, Any]]) -> list[GroupMetrics]:
             latency_p50=percentile(lat, 50), latency_p95=percentile(lat, 95),
             per_problem=dict(sorted(counts.items())), failures=dict(sorted(failures.items())),
             reasons=dict(sorted(reasons.items())),
+            taxonomy={c: taxonomy[c] for c in CLASSES if taxonomy.get(c)},
+            problem_taxonomy={p: {c: v[c] for c in CLASSES if c in v} for p, v in sorted(classes.items())},
         ))
     return out

@@ -30,7 +30,7 @@ def resume(record: runstore.RunRecord, settings: Any, console: Any = None) -> ru
 
 def export(record: runstore.RunRecord, dest: Path) -> list[Path]:
     """Write run.json, a results.sqlite copy, samples.jsonl (with code) and report.json/.md/.html."""
-    from veriloop.bench.report.html import render_html
+    from veriloop.bench.report.html import html_page
     from veriloop.bench.report.text import markdown
     from veriloop.bench.store import ResultStore
 
@@ -52,7 +52,7 @@ def export(record: runstore.RunRecord, dest: Path) -> list[Path]:
         report = load_report(record)
         (out / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
         (out / "report.md").write_text(markdown(report), encoding="utf-8")
-        (out / "report.html").write_text(render_html(report), encoding="utf-8")
+        (out / "report.html").write_text(html_page(record), encoding="utf-8")
     except OSError as exc:
         raise StoreError(f"Cannot export run {record.id} to {out}: {exc.strerror}.") from None
     names = ("run.json", "results.sqlite", "samples.jsonl", "report.json", "report.md", "report.html")

@@ -1,4 +1,5 @@
-"""Why a sample failed, in one line a person can read: taken from the grader's own evidence."""
+"""Why a sample failed: a failure class (VerilogEval-style taxonomy) and one line a person can read,
+both taken from the grader's own evidence (category, detail, log)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,42 @@ import re
 
 _SUMMARY = re.compile(r"^\s*Mismatches:\s*\d+\s+in\s+\d+\s+samples\s*$")
 _TOOL_ERROR = re.compile(r"\b(error|sorry|syntax|unsupported|not supported|cannot|unable)\b", re.I)
+_ELAB = re.compile(
+    r"Elaboration failed|Unknown module type|is not a port|Unable to bind|unable to bind|"
+    r"port .* (does not exist|not found)|Cannot find|not declared|Unresolved|Unknown port|"
+    r"Port .* of .* is not", re.I)
+_RESET_HINT = re.compile(
+    r"Your reset (doesn't seem to be working|should be \w+, but doesn't appear to be)", re.I)
+_RUNTIME = re.compile(r"\$fatal|FATAL|Segmentation|core dumped|Assertion failed|stack overflow", re.I)
+
+CLASSES = ("syntax", "elaboration", "runtime", "mismatch", "mismatch-reset", "timeout", "illegal",
+           "no_code", "infra", "other")
+"""Failure classes, in report order. syntax: the code does not parse or compile; elaboration: it
+parses but cannot be built (unknown module, wrong ports, unbound names); runtime: the simulation
+crashed or ended without a trustworthy summary; mismatch: wrong outputs; mismatch-reset: wrong
+outputs where the testbench says the reset does not work (VerilogEval's hint); timeout; illegal:
+refused by the grader's screening; no_code: nothing usable in the reply; infra: backend, harness or
+budget failures (not the design's fault); other: anything else."""
+_DIRECT = {"timeout": "timeout", "illegal": "illegal", "no_code": "no_code", "backend_error": "infra",
+           "harness_error": "infra", "budget": "infra", "no_summary": "runtime"}
+
+
+def failure_class(category: str, detail: str = "", log_tail: str = "") -> str | None:
+    """The failure class of a sample's verdict; None for a pass (and for evolve scores)."""
+    if category in ("pass", "score"):
+        return None
+    if category in _DIRECT:
+        return _DIRECT[category]
+    text = f"{detail}\n{log_tail}"
+    if category == "syntax":
+        return "elaboration" if _ELAB.search(text) else "syntax"
+    if category == "mismatch":
+        return "mismatch-reset" if _RESET_HINT.search(log_tail) else "mismatch"
+    if category == "tool_error":
+        return "runtime" if _RUNTIME.search(text) else "infra"
+    return "other"
+
+
 _SIM_FAIL = re.compile(r"\b(error|fail(ed|ure|ures)?|mismatch(es)?|wrong|expected)\b", re.I)
 
 
@@ -27,7 +64,11 @@ def failure_reason(category: str, detail: str = "", log_tail: str = "", width: i
         if hit:
             return _squeeze(hit, width)
     if category in ("mismatch", "no_summary"):
+        reset = next((ln for ln in lines if _RESET_HINT.search(ln)), None)
         hits = [ln for ln in lines if _SIM_FAIL.search(ln)]
+        if reset:
+            other = next((ln for ln in hits if ln != reset), "")
+            return _squeeze(reset + (f" {other}" if other else ""), width)
         if hits:
             # a summary line ("Failed: 3", "20 failures") says more than one failing vector
             counted = [ln for ln in hits if re.search(r"\d+\s+failures|fail(ed|ures)?\b.*\d", ln, re.I)]

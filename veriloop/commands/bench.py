@@ -136,9 +136,9 @@ def report(
     elif fmt == "md":
         text = markdown(rep)
     else:
-        from veriloop.bench.report.html import render_html
+        from veriloop.bench.report.html import html_page
 
-        text = render_html(rep)
+        text = html_page(record)
         if out_file is None and out.console.is_terminal:  # a page is no use on a terminal: keep it
             out_file = record.dir / "report.html"
     if out_file is None:

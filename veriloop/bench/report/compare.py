@@ -39,7 +39,8 @@ class Comparison(BaseModel):
     b: str
     a_title: str = ""
     b_title: str = ""
-    pairs: list[PairDiff] = Field(default_factory=list)
+    groups: list[PairDiff] = Field(default_factory=list)
+    """Paired groups (key kept as `groups` for JSON readers of earlier versions)."""
 
 
 def _pair(groups_a: list[GroupMetrics], groups_b: list[GroupMetrics]) -> list[tuple[GroupMetrics | None,
@@ -86,4 +87,4 @@ def diff(ga: GroupMetrics | None, gb: GroupMetrics | None) -> PairDiff:
 def compare(a: BenchReport, b: BenchReport) -> Comparison:
     """Pair the groups of two runs and compute their differences."""
     return Comparison(a=a.run_id, b=b.run_id, a_title=a.title, b_title=b.title,
-                      pairs=[diff(ga, gb) for ga, gb in _pair(a.groups, b.groups)])
+                      groups=[diff(ga, gb) for ga, gb in _pair(a.groups, b.groups)])

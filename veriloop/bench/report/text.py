@@ -94,6 +94,7 @@ def markdown(report: BenchReport) -> str:
     if unsolved:
         lines += ["", "## Unsolved problems", ""]
         lines += [f"- {g.backend}/{g.config}: {p} ({c}){_because(g, p)}" for g, p, c in unsolved]
+    lines += _taxonomy_md(report)
     if report.evolve:
         lines += ["", "## Evolution", "",
                   "| problem | backend | samples | mean score | best score | mean cost |",
@@ -104,6 +105,29 @@ def markdown(report: BenchReport) -> str:
     if report.tool_versions:
         lines += ["", "Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(report.tool_versions.items()))]
     return "\n".join(lines) + "\n"
+
+
+def _taxonomy_md(report: BenchReport) -> list[str]:
+    """Failure classes per group, then per problem (one column per group)."""
+    from veriloop.bench.taxonomy import CLASSES
+
+    groups = [g for g in report.groups if g.taxonomy]
+    if not groups:
+        return []
+    used = [c for c in CLASSES if any(c in g.taxonomy for g in groups)]
+    labels = [g.backend if g.config == "reference" else f"{g.backend}/{g.config}" for g in groups]
+    lines = ["", "## Failure taxonomy", "", "| group | samples | " + " | ".join(used) + " |",
+             "|---|---|" + "---|" * len(used)]
+    lines += [f"| {lab} | {g.samples} | " + " | ".join(str(g.taxonomy.get(c, 0)) for c in used) + " |"
+              for lab, g in zip(labels, groups, strict=True)]
+    problems = sorted({p for g in groups for p in g.problem_taxonomy})
+    lines += ["", "### Failures per problem", "", "| problem | " + " | ".join(labels) + " |",
+              "|---|" + "---|" * len(groups)]
+    for p in problems:
+        cells = [", ".join(f"{c} {k}" for c, k in g.problem_taxonomy.get(p, {}).items()) or "-"
+                 for g in groups]
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _because(g: GroupMetrics, problem: str) -> str:
@@ -135,7 +159,7 @@ def compare_table(a: BenchReport, b: BenchReport) -> Table:
     table = Table(title="bench compare: A vs B")
     for h in ("group A", "group B", "pass@1 A", "pass@1 B", "Δ pass@1", "solved A/B", "cost A/B"):
         table.add_column(h, justify="left" if h.startswith("group") else "right", overflow="fold")
-    for d in comp.pairs:
+    for d in comp.groups:
         ga, gb = d.a, d.b
         delta = "-" if d.pass1_delta is None else f"{100 * d.pass1_delta:+.1f} pt"
         solved = f"{ga.solved if ga else '-'}/{gb.solved if gb else '-'}"
@@ -157,7 +181,7 @@ def compare_lines(a: BenchReport, b: BenchReport, limit: int = 20) -> list[str]:
     def names(ps: list[str]) -> str:
         return ", ".join(ps[:limit]) + (f" (+{len(ps) - limit} more)" if len(ps) > limit else "")
 
-    for d in comp.pairs:
+    for d in comp.groups:
         if d.a is None or d.b is None:
             continue
         head = f"{d.label(d.a)} vs {d.label(d.b)} on {d.common_problems} common problems"
