@@ -22,6 +22,11 @@ from veriloop.commands import (
     tools,
 )
 from veriloop.errors import VeriloopError
+
+try:
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # typer that uses the real click
+    _TyperClickException = click.ClickException  # type: ignore[misc,assignment]
 from veriloop.ui import OutputMode, render_error
 
 app = typer.Typer(
@@ -78,15 +83,13 @@ def main() -> None:
     except VeriloopError as err:
         render_error(err)
         sys.exit(err.exit_code)
-    except click.exceptions.Exit as ex:
+    except (click.exceptions.Exit, typer.Exit) as ex:
         sys.exit(ex.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted; everything saved so far is kept.", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("interrupted; everything saved so far is kept.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+    except (click.ClickException, _TyperClickException) as exc:
+        # typer >= 0.20 ships its own copy of click: usage errors come as its exceptions
         exc.show()
         sys.exit(exc.exit_code)
 

@@ -66,3 +66,11 @@ def test_runs_list_in_an_80_column_pipe_shows_whole_ids_and_real_states(tmp_path
     assert rows[live.id].split()[2] == "running"
     js = json.loads(_cli("--json", "runs", "list", cwd=tmp_path).stdout)
     assert {row["id"]: row["state"] for row in js}[killed_id] == "killed"
+
+
+def test_usage_errors_are_a_message_not_a_traceback(tmp_path: Path) -> None:
+    for args, says in ((["bench", "report"], "Missing argument"), (["nosuchcmd"], "No such command"),
+                       (["bench", "run", "--nope"], "No such option: --nope")):
+        r = _cli(*args, cwd=tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert says in r.stderr
