@@ -492,3 +492,65 @@ def test_a_killed_veriloop_leaves_no_sandbox_running(tmp_path: Path) -> None:
     assert not list(Path("/tmp").glob(f"veriloop-gvisor-{parent.pid}-*"))
     mem = gvisor._memory_parent()
     assert mem is None or not list(mem.glob(f"job-{parent.pid}-*"))
+
+
+@needs_runsc
+def test_cpu_limit_kills_for_timeout() -> None:
+    res = run_job(_py("while True: pass", wall_s=30, cpu_s=1), GV)
+    assert res.killed == "timeout", (res.exit_code, res.signal, res.stderr[-300:])
+    assert res.wall_s < 15
+
+
+@needs_runsc
+@pytest.mark.parametrize("place", ["/job", "/tmp", "/dev/shm"])
+def test_writes_stop_at_the_disk_cap(place: str) -> None:
+    code = (
+        "written = 0\n"
+        "try:\n"
+        f"    with open('{place}/fill', 'wb') as fh:\n"
+        "        for _ in range(2000):\n"
+        "            fh.write(b'x' * (1 << 20)); fh.flush(); written += 1\n"
+        "except OSError as exc:\n"
+        "    print('STOPPED', exc.errno, written)\n"
+    )
+    res = run_job(_py(code, wall_s=60, memory_mb=512, disk_mb=64, file_size_mb=4000), GV)
+    assert "STOPPED 28" in res.stdout, res.stdout + res.stderr  # ENOSPC: the job's own, not the host's
+    assert int(res.stdout.split()[-1]) <= 64
+
+
+@needs_runsc
+def test_syscall_filter_and_no_new_namespaces() -> None:
+    code = (
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "for name, nr, args in [('unshare', 272, (0x10000000,)), ('setns', 308, (0, 0)),\n"
+        "                       ('mount', 165, (0, 0, 0, 0, 0)), ('ptrace', 101, (16, 1, 0, 0)),\n"
+        "                       ('bpf', 321, (0, 0, 0)), ('keyctl', 250, (0, 0, 0, 0))]:\n"
+        "    rc = libc.syscall(nr, *[ctypes.c_long(a) for a in args])\n"
+        "    print(name, rc, ctypes.get_errno())\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print('fork ok')\n"
+    )
+    res = run_job(_py(code), GV)
+    assert res.ok, res.stderr
+    lines = res.stdout.splitlines()
+    assert all(line.split()[1:] == ["-1", "1"] for line in lines[:-1]), res.stdout
+    assert lines[-1] == "fork ok"
+    userns = run_job(Job(argv=["unshare", "--user", "--map-root-user", "id"], limits=Limits(wall_s=10)), GV)
+    assert userns.exit_code != 0 and "uid=0" not in userns.stdout
+
+
+@needs_runsc
+def test_threads_and_multiprocessing_work() -> None:
+    code = (
+        "import multiprocessing as mp, threading\n"
+        "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
+        "with mp.Pool(2) as pool:\n"
+        "    print(sum(pool.map(abs, [-1, -2, -3])))\n"
+    )
+    res = run_job(_py(code, wall_s=60), GV)
+    assert res.ok, res.stderr
+    assert res.stdout.split() == ["thread", "6"]

@@ -1,10 +1,12 @@
 """The `gvisor` backend: every job in its own gVisor sandbox (`runsc run` on a hand-written OCI bundle).
 
 The strongest isolation veriloop offers, for untrusted problem dirs: the job's system calls are
-served by gVisor's user-space kernel (the Sentry), not by the host kernel. Debian's `runsc` is used
-as root, with the ptrace platform (KVM hangs in nested VMs), `--ignore-cgroups` (the memory cap is
-a cgroup of our own, below), `--overlay2=none` and a private `--root` state dir per job, so
-concurrent jobs never share container state.
+served by gVisor's user-space kernel (the Sentry), not by the host kernel. Debian's `runsc` runs as
+root with the ptrace platform (KVM hangs in nested VMs), `--ignore-cgroups` (the cgroups are our
+own, below), `--overlay2=none`, `--oci-seccomp` and a private `--root` state dir per job, so
+concurrent jobs never share container state. It is started under `setpriv --pdeathsig KILL` and
+starts its sandbox `--attached`: a killed veriloop leaves no job running (`sweep_stale` removes the
+rest). Measured here: about 0.2 s per job (`bench/perf/sandbox_gvisor_start.py`).
 
 What a job sees (`runsc do` would overlay the whole host root, so it is not used):
 
@@ -12,22 +14,26 @@ What a job sees (`runsc do` would overlay the whole host root, so it is not used
   a few `/etc` files and the Python running veriloop (`sys.prefix`, `sys.base_prefix`) bound
   read-only; `job.ro_paths` read-only at the same path (a readable copy when the sandbox user
   cannot read the original, as for the local backend);
-- `/job`: the job's own host dir (inside a private 0700 bundle dir), read-write, the cwd;
-  `/tmp`: a tmpfs in the Sentry's memory of `Limits.disk_mb`; gVisor's own `/proc` and `/dev`;
-- the job runs as uid/gid 65534 with no capabilities (all five sets empty) and `noNewPrivileges`;
-  the environment is exactly `base_env(job.env)`; network: only loopback (`--network=none`),
-  the host's when `job.network` (`--network=host`).
+- `/job` (the cwd): a host tmpfs of `Limits.disk_mb` in a private 0700 bundle dir (a plain dir where
+  tmpfs cannot be mounted), read-write; `/tmp` and `/dev/shm`: tmpfs mounts in the Sentry's memory
+  of `disk_mb` and a quarter of it; gVisor's own `/proc`, `/sys` and `/dev`;
+- the job runs as uid/gid 65534 with no capabilities (all five sets empty) and `noNewPrivileges`,
+  under the local backend's syscall filter (`seccomp_profile`); the environment is exactly
+  `base_env(job.env)`; network: only loopback (`--network=none`), the host's when `job.network`.
 
 Limits: the wall clock kills the whole sandbox (runsc's process group, then every process of the
-job's cgroup, then `runsc delete --force`); memory is a per-job memory cgroup around runsc, its
-Gofer and the Sentry (the job's memory plus `SENTRY_OVERHEAD_MB`; an OOM kill there gives
-killed="memory"); where no memory cgroup can be made, RLIMIT_AS inside the sandbox instead
-(measured: this runsc ignores RLIMIT_DATA). RLIMIT_FSIZE, RLIMIT_NOFILE and RLIMIT_NPROC are set in
-the OCI spec and enforced by the Sentry (the job is not root, so NPROC binds a fork bomb);
-RLIMIT_CPU is set too but this runsc does not enforce it: CPU time is bounded by the wall clock.
+job's cgroups, then `runsc delete --force`). Memory: a per-job memory cgroup around runsc, its
+Gofer and the Sentry (the job's memory plus `SENTRY_OVERHEAD_MB`; the tmpfs job dir counts too); an
+OOM kill there gives killed="memory". Where no memory cgroup can be made, RLIMIT_AS inside the
+sandbox instead (measured: this runsc ignores RLIMIT_DATA). RLIMIT_FSIZE, RLIMIT_NOFILE and
+RLIMIT_NPROC are set in the OCI spec and enforced by the Sentry (the job is not root, so NPROC binds
+a fork bomb); a host pids cgroup is a second cap and meters CPU time. CPU seconds: RLIMIT_CPU on
+the host processes (a ptrace stub runs the job's code, the Sentry serves its system calls: that
+counts too; measured: this runsc ignores RLIMIT_CPU set in the spec).
 
-Known gap of Debian's runsc 0.0~20221219: `statx` with AT_NO_AUTOMOUNT fails with EINVAL, so
-coreutils 9 `ls`/`stat` fail inside; Python, Icarus, Verilator and Yosys use `fstatat` and work.
+Known gaps of Debian's runsc 0.0~20221219: `statx` with AT_NO_AUTOMOUNT fails with EINVAL, so
+coreutils 9 `ls` and `stat` fail inside (Python, Icarus, Verilator and Yosys use `fstatat` and
+work); /proc/self/status has no NoNewPrivs line (prctl(PR_GET_NO_NEW_PRIVS) says 1).
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ from pathlib import Path
 from typing import Any
 
 from veriloop.errors import SandboxError
-from veriloop.sandbox import bwrap, jobdir
+from veriloop.sandbox import bwrap, cgroup, jobdir
+from veriloop.sandbox.collect import safe_name
 from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Limits, Sandbox, base_env
 from veriloop.sandbox.process import run_process
 
@@ -57,6 +64,12 @@ SANDBOX_UID = 65534
 SENTRY_OVERHEAD_MB = 96
 """Added to the job's memory limit for runsc, the Gofer and the Sentry themselves (measured peak of the
 whole group: 18 MB for /bin/true, 24 MB for `python -c pass`, 37 MB for `import numpy`)."""
+
+HOST_TASKS_PER_PROCESS = 4
+HOST_TASKS_BASE = 256
+"""The host pids cap of a job: its Sentry, Gofer and runsc threads and a ptrace stub per job thread
+(the job's own process count is RLIMIT_NPROC inside gVisor); a second wall behind that one."""
+MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
 
 RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none", "--oci-seccomp")
 PROCESS_NOTE = "RLIMIT_NPROC enforced by gVisor for the sandbox's unprivileged uid"
@@ -112,8 +125,7 @@ def sweep_stale() -> None:
             listed = _runsc(bundle / "state", "list", "-quiet") if (bundle / "state").is_dir() else None
             for cid in listed.stdout.decode(errors="replace").split() if listed is not None else ():
                 _runsc(bundle / "state", "delete", "--force", cid)
-            jobdir.remove(bundle / "job")
-            shutil.rmtree(bundle, ignore_errors=True)
+            remove_bundle(bundle)
     parent = _memory_parent()
     if parent is None:
         return
@@ -217,6 +229,12 @@ def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: b
             "type": "tmpfs",
             "source": "tmpfs",
             "options": ["nosuid", "nodev", "mode=1777", f"size={job.limits.disk_mb}m"],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "nodev", "mode=1777", f"size={max(1, job.limits.disk_mb // 4)}m"],
         },
         _bind("/usr", "/usr"),
     ]
@@ -374,11 +392,11 @@ def _cleanup(state: Path, cid: str) -> None:
 
 
 def _host_limits(limits: Limits) -> Limits:
-    """Limits for runsc itself on the host: the job's wall clock and output caps; its rlimits are set
-    inside the sandbox instead (the Sentry's own memory file and threads must not hit them)."""
+    """Limits for runsc on the host: the job's wall clock, output caps and CPU seconds (RLIMIT_CPU of
+    each host process: a ptrace stub runs the job's code, the Sentry its system calls); the other
+    rlimits are set inside the sandbox instead (the Sentry's memory file must not hit them)."""
     return limits.model_copy(
         update={
-            "cpu_s": max(limits.wall_s * 64, 3600.0),
             "memory_mb": 1 << 22,
             "file_size_mb": 1 << 22,
             "nofile": 1 << 16,
@@ -444,19 +462,22 @@ class GVisorSandbox(Sandbox):
         state = bundle / "state"
         try:
             host_dir = bundle / "job"
-            os.rename(jobdir.create(job.files), host_dir)
-            _give_to_sandbox_user(host_dir)
+            make_job_dir(host_dir, job.files, job.limits.disk_mb)
             with self._gate:
                 group = MemoryGroup.open((job.limits.memory_mb + SENTRY_OVERHEAD_MB) << 20)
+                # pids (a second cap: the Sentry's threads and ptrace stubs are host tasks) + cpuacct
+                tasks = cgroup.open_job_cgroup(HOST_TASKS_PER_PROCESS * job.limits.nproc + HOST_TASKS_BASE)
                 try:
                     write_bundle(job, bundle, host_dir, memory_by_rlimit=group is None)
                     state.mkdir(mode=0o700)
 
                     def kill_all() -> None:
-                        if group is not None:
-                            group.kill_all()
+                        for g in (group, tasks):
+                            if g is not None:
+                                g.kill_all()
                         _cleanup(state, cid)
 
+                    procs = [group.procs_file] if group is not None else []
                     argv = [exe, "--root", str(state), *RUNSC_FLAGS, _network_flag(job)]
                     raw = run_process(
                         [*_launcher(), *argv, "run", "--bundle", str(bundle), cid],
@@ -464,7 +485,8 @@ class GVisorSandbox(Sandbox):
                         cwd=str(bundle),
                         stdin=job.stdin,
                         limits=_host_limits(job.limits),
-                        cgroup_procs=[group.procs_file] if group is not None else (),
+                        cgroup_procs=[*procs, *(tasks.procs_files if tasks is not None else [])],
+                        cpu_meter=tasks.cpu_s if tasks is not None else None,
                         on_kill=kill_all,
                         signal_from_exit_code=True,
                     )
@@ -475,15 +497,14 @@ class GVisorSandbox(Sandbox):
                 finally:
                     if group is not None:
                         group.close()
+                    if tasks is not None:
+                        tasks.close()
             if _setup_failed(raw.exit_code, raw.stdout, raw.stderr, raw.killed):
                 raise SandboxError(f"runsc could not start the job: {_last_line(raw.stderr)}")
             files = jobdir.collect(host_dir, job.collect, job.limits.file_size_mb << 20)
         finally:
             _cleanup(state, cid)
-            # The job's tree first (deep trees, odd modes), flattened into our private bundle dir: a
-            # parent no other job shares. The rest of the bundle is ours (rootfs, spec, runsc state).
-            jobdir.remove(bundle / "job")
-            shutil.rmtree(bundle, ignore_errors=True)
+            remove_bundle(bundle)
         return raw.to_result(self.name, contained=True, files=files)
 
 
@@ -491,11 +512,45 @@ def _network_flag(job: Job) -> str:
     return "--network=host" if job.network else "--network=none"
 
 
-def _give_to_sandbox_user(root: Path) -> None:
-    """chown the job dir and the files in it to the sandbox uid, so that the job may write there."""
-    for dirpath, dirnames, filenames in os.walk(root):
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount_tmpfs(path: Path, size_mb: int) -> bool:
+    """A size-capped tmpfs owned by the sandbox user at `path` (root only); False where not allowed."""
+    opts = f"size={size_mb}m,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_UID}".encode()
+    return int(_libc().mount(b"tmpfs", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts)) == 0
+
+
+def _unmount(path: Path) -> None:
+    if os.path.ismount(path):
+        _libc().umount2(str(path).encode(), MNT_DETACH)
+
+
+def make_job_dir(path: Path, files: dict[str, str | bytes], disk_mb: int) -> None:
+    """The host side of /job: a tmpfs of `disk_mb` (so a full job dir is the job's ENOSPC, never the
+    host disk's; a plain directory where tmpfs cannot be mounted) holding `files`, all owned by the
+    sandbox user, whose writes the Sentry checks."""
+    path.mkdir(mode=0o700)
+    _mount_tmpfs(path, disk_mb)
+    for name, content in files.items():
+        target = path.joinpath(*Path(safe_name(name)).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+    for dirpath, dirnames, filenames in os.walk(path):
         for name in (dirpath, *(os.path.join(dirpath, n) for n in (*dirnames, *filenames))):
             os.lchown(name, SANDBOX_UID, SANDBOX_UID)
+
+
+def remove_bundle(bundle: Path) -> None:
+    """Unmount the job dir's tmpfs (or remove the plain job dir's tree, flattened into our private
+    bundle dir: no other job's removal can meet it there), then the rest, which is ours."""
+    job = bundle / "job"
+    _unmount(job)
+    jobdir.remove(job)
+    shutil.rmtree(bundle, ignore_errors=True)
 
 
 def _last_line(text: str) -> str:
