@@ -32,13 +32,16 @@ def test_helper_modules_beside_top_are_legitimate() -> None:
     assert ex.category is None and ex.modules == ["inv", "TopModule"]
 
 
-def test_two_top_definitions_or_testbench_redefinition_are_syntax() -> None:
+def test_two_top_definitions_are_syntax_and_testbench_redefinition_is_illegal() -> None:
     two = f"```verilog\n{TOP}\n```\nor alternatively\n```verilog\n{TOP.replace('= a', '= ~a')}\n```"
     ex = extract_code(two, "TopModule", "", RESERVED)
     assert ex.category == "syntax" and "more than once" in ex.detail
     hijack = f"```verilog\n{TOP}\nmodule tb; initial $display(\"Mismatches: 0 in 1 samples\"); endmodule\n```"
     ex = extract_code(hijack, "TopModule", "", RESERVED)
-    assert ex.category == "syntax" and "tb" in ex.detail
+    assert ex.category == "illegal" and "tb" in ex.detail
+    macro = f"```verilog\n`define NM(x) Ref``x\nmodule `NM(Module)(); endmodule\n{TOP}\n```"
+    ex = extract_code(macro, "TopModule", "", RESERVED)  # a macro-made name is still read as RefModule
+    assert ex.category == "illegal" and "RefModule" in ex.detail
 
 
 def test_missing_top_is_syntax_and_comments_do_not_count_as_modules() -> None:

@@ -43,8 +43,9 @@ def extract_code(reply: str, top: str, interface: str = "", reserved: list[str] 
 
     - no text or no Verilog at all → `no_code` (empty/garbled reply);
     - a body without its header on a code-completion task gets the given interface prepended;
-    - helper modules beside the top are legitimate; two definitions of the top, or a redefinition
-      of a module the testbench owns → `syntax` (the compiler would reject it; we say why).
+    - helper modules beside the top are legitimate; two definitions of the top → `syntax` (the
+      compiler would reject it; we say why); a redefinition of a module the testbench owns →
+      `illegal`, as the grader would refuse it. Module names are read by the parser.
     """
     if not reply or not reply.strip():
         return Extracted(category="no_code", detail="empty reply")
@@ -62,8 +63,8 @@ def extract_code(reply: str, top: str, interface: str = "", reserved: list[str] 
         return Extracted(code=code, category="syntax", modules=names,
                          detail=f"module {', '.join(dup)} defined more than once")
     clash = sorted(set(names) & set(reserved or []) - {top})
-    if clash:
-        return Extracted(code=code, category="syntax", modules=names,
+    if clash:  # refused like the grader refuses it (veriloop.tools.screen), not left to the compiler
+        return Extracted(code=code, category="illegal", modules=names,
                          detail=f"reply redefines testbench module(s) {', '.join(clash)}")
     if top not in names:
         return Extracted(code=code, category="syntax", modules=names,

@@ -1,25 +1,17 @@
-"""Small Verilog text helpers shared by suites and grading: module names, comments, renaming."""
+"""Small Verilog helpers shared by suites and grading: module names and renaming, read by the parser."""
 
 from __future__ import annotations
 
-import re
-
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')
-_MODULE = re.compile(r"\b(?:module|macromodule)\s+(?:automatic\s+|static\s+)?([A-Za-z_][\w$]*)")
-
-
-def strip_comments(src: str) -> str:
-    """The source without comments and string literals (so module names found are real)."""
-    src = _STRING.sub('""', src)
-    return _COMMENT.sub(" ", src)
+from veriloop.tools.vsource import read, rename_unit
 
 
 def module_names(src: str) -> list[str]:
-    """Names of the modules a source defines, in order (duplicates kept)."""
-    return _MODULE.findall(strip_comments(src))
+    """Names of the modules (and macromodules) a source defines, in order (duplicates kept).
+
+    Read by pyslang (`veriloop.tools.vsource`), so comments, strings and macros cannot add or hide one."""
+    return [u.name for u in read(src, "source.sv").units if u.kind in ("module", "macromodule")]
 
 
 def rename_module(src: str, old: str, new: str) -> str:
-    """Rename every whole-word occurrence of a module name."""
-    return re.sub(rf"\b{re.escape(old)}\b", new, src)
+    """The source with the declaration of module `old` renamed to `new` (the header's name only)."""
+    return rename_unit(src, old, new)
