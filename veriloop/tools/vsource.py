@@ -228,7 +228,7 @@ def read(text: str, name: str = "design.sv", defines: tuple[str, ...] = ICARUS_D
     return _read_cached(text, name, defines).model_copy(deep=True)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSource:
     import pyslang
     from pyslang import parsing, syntax
