@@ -554,3 +554,14 @@ def test_threads_and_multiprocessing_work() -> None:
     res = run_job(_py(code, wall_s=60), GV)
     assert res.ok, res.stderr
     assert res.stdout.split() == ["thread", "6"]
+
+
+@needs_runsc
+def test_runsc_failures_are_sandbox_errors_and_the_job_cannot_fake_one() -> None:
+    with pytest.raises(SandboxError) as err:
+        run_job(Job(argv=["no-such-command-xyz"]), GV)
+    assert "no-such-command-xyz" in err.value.message
+    fake = run_job(
+        Job(argv=["sh", "-c", "echo 'running container: starting container: x' >&2; exit 128"]), GV
+    )
+    assert fake.exit_code == 128 and "running container" in fake.stderr

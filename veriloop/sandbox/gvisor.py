@@ -478,7 +478,15 @@ class GVisorSandbox(Sandbox):
                         _cleanup(state, cid)
 
                     procs = [group.procs_file] if group is not None else []
-                    argv = [exe, "--root", str(state), *RUNSC_FLAGS, _network_flag(job)]
+                    argv = [
+                        exe,
+                        "--root",
+                        str(state),
+                        "--log",
+                        str(bundle / "runsc.log"),
+                        "--log-format=json",
+                    ]
+                    argv += [*RUNSC_FLAGS, _network_flag(job)]
                     raw = run_process(
                         [*_launcher(), *argv, "run", "--bundle", str(bundle), cid],
                         env={"PATH": "/usr/bin:/bin"},
@@ -499,8 +507,9 @@ class GVisorSandbox(Sandbox):
                         group.close()
                     if tasks is not None:
                         tasks.close()
-            if _setup_failed(raw.exit_code, raw.stdout, raw.stderr, raw.killed):
-                raise SandboxError(f"runsc could not start the job: {_last_line(raw.stderr)}")
+            error = runsc_error(bundle / "runsc.log") if raw.exit_code != 0 and raw.killed is None else None
+            if error is not None and error.startswith(("running container", "creating container")):
+                raise SandboxError(f"runsc could not start the job: {error}")
             files = jobdir.collect(host_dir, job.collect, job.limits.file_size_mb << 20)
         finally:
             _cleanup(state, cid)
@@ -553,16 +562,19 @@ def remove_bundle(bundle: Path) -> None:
     shutil.rmtree(bundle, ignore_errors=True)
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no message"
-
-
-def _setup_failed(exit_code: int | None, stdout: str, stderr: str, killed: str | None) -> bool:
-    """runsc itself failed before the job ran (its own error message, nothing on stdout)."""
-    return (
-        killed is None
-        and exit_code not in (0, None)
-        and not stdout
-        and ("running container" in stderr or "creating container" in stderr or "runsc:" in stderr)
-    )
+def runsc_error(log: Path) -> str | None:
+    """The first error runsc itself logged (`--log`, one JSON object a line; the job cannot write
+    there), e.g. "running container: ... error finding executable"; None when it logged none."""
+    try:
+        with log.open("rb") as fh:
+            text = fh.read(1 << 16).decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal") and entry.get("msg"):
+            return str(entry["msg"])[:300]
+    return None
