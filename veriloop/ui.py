@@ -165,10 +165,13 @@ def show_evolve(console: Console, summary: dict[str, Any]) -> None:
 
 
 def counterexample_table(values: list[Any], sequential: bool) -> Table:
-    """A counterexample as one row per step and one column per input (values as the solver gave them)."""
-    signals = list(dict.fromkeys(v.signal for v in values))
+    """A counterexample as one row per step and one column per input that changes; inputs held at one
+    value over a sequential trace (a clock, which the bounded search never toggles) are in
+    `constant_inputs`, not repeated in every row."""
     steps = sorted({v.step for v in values})
     cell = {(v.step, v.signal): str(v.value) for v in values}
+    held = constant_inputs(values) if sequential else {}
+    signals = [s for s in dict.fromkeys(v.signal for v in values) if s not in held]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("step" if sequential else "", justify="right", no_wrap=True)
     for sig in signals:
@@ -176,3 +179,18 @@ def counterexample_table(values: list[Any], sequential: bool) -> Table:
     for st in steps:
         table.add_row(str(st), *(cell.get((st, sig), "") for sig in signals))
     return table
+
+
+def constant_inputs(values: list[Any]) -> dict[str, str]:
+    """Inputs of a trace of two steps or more that keep one value at every step: signal -> value."""
+    steps = {v.step for v in values}
+    seen: dict[str, set[str]] = {}
+    for v in values:
+        seen.setdefault(v.signal, set()).add(str(v.value))
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v.signal] = counts.get(v.signal, 0) + 1
+    if len(steps) < 2:
+        return {}
+    return {sig: next(iter(vals)) for sig, vals in seen.items()
+            if len(vals) == 1 and counts[sig] == len(steps)}

@@ -154,7 +154,8 @@ def equiv(
         out.console.print(f"[{colour}]{rep.status}[/] ({rep.method}) {rep.detail}", highlight=False)
         if rep.counterexample:
             out.console.print(ui.counterexample_table(rep.counterexample, rep.sequential))
-            if rep.sequential:
-                ui.line(out.console, "each step is one clock cycle of the bounded search; a clock input's "
-                                     "column is not driven by the search")
+            held = ui.constant_inputs(rep.counterexample) if rep.sequential else {}
+            if held:
+                ui.line(out.console, "held at every step: " + ", ".join(f"{k} = {v}" for k, v in held.items())
+                        + " (a clock is not toggled by the bounded search: each step is one clock cycle)")
     raise typer.Exit({"proved": 0, "refuted": 1}.get(rep.status, 2))
