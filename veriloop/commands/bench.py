@@ -65,7 +65,7 @@ def run(
             raise InputError("Name at least one --backend (use `reference` for the harness self-test).")
         if n < 1:
             raise InputError("-n must be at least 1.")
-        spec = RunSpec(suite=suite, path=str(path) if path else None, backends=list(dict.fromkeys(backend)),
+        spec = RunSpec(suite=suite, path=_abs(path), backends=list(dict.fromkeys(backend)),
                        configs=list(dict.fromkeys(config)) or ["single-shot"], n=n, problems=problems,
                        limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
                        max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget)
@@ -90,7 +90,7 @@ def grade(
     from veriloop.bench.session import start_grade
 
     out = ui.mode(ctx, json_out)
-    record = start_grade(suite, str(path) if path else None, samples, ui.settings(ctx), out.err_console,
+    record = start_grade(suite, _abs(path), samples, ui.settings(ctx), out.err_console,
                          label=name, timeout_s=timeout, problems=problems)
     render_run(out, load_report(record), record.id)
 
@@ -179,3 +179,8 @@ def compare(
         out.console.print(compare_table(reps[0], reps[1]))
         for line in compare_lines(reps[0], reps[1]):
             ui.line(out.console, line)
+
+
+def _abs(path: Path | None) -> str | None:
+    """The suite path as an absolute path, so a resume or report from another directory finds it."""
+    return str(path.expanduser().resolve()) if path else None
