@@ -41,7 +41,8 @@ def _py(code: str, **limits: float) -> Job:
 
 def _leftovers() -> tuple[set[str], list[str], list[str]]:
     """Bundle dirs, runsc processes and memory cgroups of gvisor jobs that still exist."""
-    dirs = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("veriloop-gvisor-*")}
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    dirs = {p.name for p in tmp.glob("veriloop-gvisor-*") if "-root-" not in p.name}  # roots: per process
     procs = subprocess.run(["pgrep", "-af", "runsc.*veriloop-gvisor-"], capture_output=True, text=True)
     groups: list[str] = []
     parent = gvisor._memory_parent()

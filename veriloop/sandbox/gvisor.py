@@ -38,6 +38,7 @@ work); /proc/self/status has no NoNewPrivs line (prctl(PR_GET_NO_NEW_PRIVS) says
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import itertools
@@ -48,6 +49,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -212,15 +214,49 @@ def seccomp_profile() -> dict[str, Any]:
     return {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}
 
 
-def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: bool) -> None:
-    """config.json and the root directory of the OCI bundle for `job` (see the module docstring)."""
-    rootfs = bundle / "rootfs"
+def _make_rootfs(rootfs: Path, points: tuple[tuple[str, bool], ...]) -> Path:
+    """A root directory of nothing but the `/bin`-style links and empty mount points (dir or file)."""
     rootfs.mkdir()
     for top in _TOP_LINKS:
         if os.path.islink(top):
             os.symlink(os.readlink(top), rootfs / top.lstrip("/"))
-        elif os.path.isdir(top):
-            _mount_point(rootfs, top, True)
+    for dest, is_dir in points:
+        _mount_point(rootfs, dest, is_dir)
+    return rootfs
+
+
+_roots_lock = threading.Lock()
+_roots: dict[tuple[tuple[str, bool], ...], Path] = {}
+MAX_SHARED_ROOTS = 32
+"""Root directories kept per process, one per set of mount points; more distinct `ro_paths` sets
+than this get a root directory in their own bundle."""
+
+
+def _shared_rootfs(points: tuple[tuple[str, bool], ...]) -> Path | None:
+    """The process's read-only root directory for these mount points (made once: saves ~20 ms a job)."""
+    with _roots_lock:
+        found = _roots.get(points)
+        if found is not None and found.is_dir():
+            return found
+        if len(_roots) >= MAX_SHARED_ROOTS:
+            return None
+        if not _roots:
+            atexit.register(_drop_roots)
+        base = Path(tempfile.mkdtemp(prefix=f"{BUNDLE_PREFIX}{os.getpid()}-root-"))
+        os.chmod(base, 0o755)
+        _roots[points] = _make_rootfs(base / "rootfs", points)
+        return _roots[points]
+
+
+def _drop_roots() -> None:
+    with _roots_lock:
+        for root in _roots.values():
+            shutil.rmtree(root.parent, ignore_errors=True)
+        _roots.clear()
+
+
+def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: bool) -> None:
+    """config.json of the OCI bundle for `job` (see the module docstring) and its root directory."""
     mounts: list[dict[str, Any]] = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
@@ -252,10 +288,13 @@ def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: b
             raise SandboxError(f"Read-only path {ro} given to the sandbox does not exist.")
         mounts.append(_bind(bwrap.readable_path(real), ro if os.path.isabs(ro) else real))
     mounts.append(_bind(str(host_job_dir), JOB_DIR, writable=True))
-    for mount in mounts:
-        dest = mount["destination"]
-        if not _under_tmp(dest):  # under /tmp, gVisor makes the mount point in its tmpfs itself
-            _mount_point(rootfs, dest, mount["type"] != "bind" or os.path.isdir(mount["source"]))
+    # Under /tmp, gVisor makes the mount point in its own tmpfs.
+    points = tuple(
+        (m["destination"], m["type"] != "bind" or os.path.isdir(m["source"]))
+        for m in mounts
+        if not _under_tmp(m["destination"])
+    )
+    rootfs = _shared_rootfs(points) or _make_rootfs(bundle / "rootfs", points)
     namespaces = ["pid", "ipc", "uts", "mount"] + ([] if job.network else ["network"])
     spec = {
         "ociVersion": "1.0.0",
@@ -269,7 +308,7 @@ def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: b
             "noNewPrivileges": True,
             "rlimits": _rlimits(job.limits, memory_by_rlimit),
         },
-        "root": {"path": "rootfs", "readonly": True},
+        "root": {"path": str(rootfs), "readonly": True},
         "hostname": "veriloop",
         "mounts": mounts,
         "linux": {"namespaces": [{"type": t} for t in namespaces], "seccomp": seccomp_profile()},
