@@ -566,3 +566,13 @@ def test_runsc_failures_are_sandbox_errors_and_the_job_cannot_fake_one() -> None
         Job(argv=["sh", "-c", "echo 'running container: starting container: x' >&2; exit 128"]), GV
     )
     assert fake.exit_code == 128 and "running container" in fake.stderr
+
+
+@needs_runsc
+def test_without_a_memory_cgroup_the_cap_is_rlimit_as(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gvisor, "_memory_parent", lambda: None)
+    box = gvisor.GVisorSandbox(1)
+    hog = box.run(_py("x = bytearray(3 << 30); print('allocated')", memory_mb=256))
+    assert hog.killed == "memory" and "allocated" not in hog.stdout, hog.stderr[-300:]
+    fine = box.run(_py("import numpy; print(numpy.zeros(10 << 20).nbytes)", memory_mb=512))
+    assert fine.ok and fine.stdout.strip() == str(80 << 20), fine.stderr[-300:]
