@@ -131,6 +131,8 @@ HONEST_VARIANTS: dict[str, Callable[[str], str]] = {
     "module_in_string": lambda d: d.replace(
         "endmodule", '  initial $display("module x; TopModule top_module1 (");\nendmodule', 1
     ),
+    # No `timescale: upstream compiles the design first, so a #1 there is 1 s (Icarus's default).
+    "unit_delay_no_timescale": lambda d: d.replace("assign ", "assign #1 ", 1),
     "macros_and_ifdef": lambda d: "`timescale 1ns/1ps\n`define TOPNAME TopModule\n`ifdef __ICARUS__\n"
     + d.replace("module TopModule", "module `TOPNAME", 1) + "`else\nmodule Broken(;\n`endif\n",
 }

@@ -91,6 +91,17 @@ def golden_from_ref(ref_sv: str | None, trusted: TrustedNames) -> str | None:
     return rename_unit(ref_sv, units[0].name, duts[0])
 
 
+_DEFAULT_TIMESCALE = '`timescale 1s/1s\n`line 1 "design.sv" 0\n'
+"""Upstream harnesses compile the design first, so a design without `timescale gets Icarus's default
+(1 s / 1 s); compiled here after the testbench, it would inherit the testbench's instead. This
+preamble keeps upstream's time units (and, with `line, the design's own line numbers)."""
+
+
+def _as_upstream(design_text: str) -> str:
+    has_scale = any(d.kind == "timescale" for d in read(design_text, "design.sv").directives)
+    return design_text if has_scale else _DEFAULT_TIMESCALE + design_text
+
+
 def _run(
     design_text: str,
     roots: list[str],
@@ -107,7 +118,7 @@ def _run(
     files = {"tb.sv": tb}
     if ref_sv is not None:
         files["ref.sv"] = ref_sv
-    files["design.sv"] = design_text
+    files["design.sv"] = _as_upstream(design_text)
     comp, res = compile_and_run(
         files,
         top,
