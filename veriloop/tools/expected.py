@@ -42,6 +42,8 @@ class GoldenCounts:
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._known: dict[str, int] = self._read()
+        self._failed: set[str] = set()
+        """Setups whose golden run did not pass, in this process (not written: a fixed tool may pass)."""
 
     def _read(self) -> dict[str, int]:
         try:
@@ -62,20 +64,24 @@ class GoldenCounts:
         self._save()
 
     def measure(self, setup: str, run: Callable[[], int | None]) -> int | None:
-        """The cached count, or `run()` (once per key at a time); a None result is not cached."""
+        """The cached count, or `run()` (once per key at a time). A failed golden run (None) is
+        remembered for this process only."""
         found = self.get(setup)
-        if found is not None:
+        if found is not None or setup in self._failed:
             return found
         with self._lock:
             lock = self._key_locks.setdefault(setup, threading.Lock())
         with lock:
             found = self.get(setup)
-            if found is not None:
+            if found is not None or setup in self._failed:
                 return found
             samples = run()
             if samples is not None and samples > 0:
                 self.put(setup, samples)
-            return samples
+                return samples
+            with self._lock:
+                self._failed.add(setup)
+            return None
 
     def _save(self) -> None:
         with self._lock:
