@@ -576,3 +576,32 @@ def test_without_a_memory_cgroup_the_cap_is_rlimit_as(monkeypatch: pytest.Monkey
     assert hog.killed == "memory" and "allocated" not in hog.stdout, hog.stderr[-300:]
     fine = box.run(_py("import numpy; print(numpy.zeros(10 << 20).nbytes)", memory_mb=512))
     assert fine.ok and fine.stdout.strip() == str(80 << 20), fine.stderr[-300:]
+
+
+@needs_runsc
+def test_host_sees_the_sentry_and_its_stubs_as_an_unprivileged_user() -> None:
+    """From the host's side: the Sentry (gVisor's kernel) and the ptrace stubs that run the job's code
+    belong to a non-root host user; only runsc and its Gofer (the file server) stay root."""
+    got: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: got.update(res=run_job(Job(argv=["sleep", "3"]), GV)))
+    worker.start()
+    mark = f"veriloop-gvisor-{os.getpid()}-".encode()
+    uids: dict[int, int] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(uids) < 2:
+        time.sleep(0.2)
+        sentries = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError):
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if mark in cmd and b"\0boot\0" in cmd:
+                    sentries.add(pid)
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError, IndexError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                ppid = status.split("PPid:")[1].split()[0]
+                if pid in sentries or ppid in sentries:
+                    uids[int(pid)] = int(status.split("Uid:")[1].split()[1])
+    worker.join()
+    assert len(uids) >= 2, "found no Sentry with a stub"  # the Sentry and at least one stub
+    assert 0 not in uids.values(), uids
