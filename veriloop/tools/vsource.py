@@ -236,7 +236,9 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
     sm = pyslang.SourceManager()
     opts = parsing.PreprocessorOptions()
     opts.predefines = list(defines)
-    tree = syntax.SyntaxTree.fromText(text, sm, name, "", pyslang.Bag([opts]))
+    opts.maxIncludeDepth = 0  # an `include is recorded (and refused by callers), never opened
+    # Parsed as a whole file (a compilation unit), so directives after the last token are seen too.
+    tree = syntax.SyntaxTree.fromFileInMemory(text, sm, name, "", pyslang.Bag([opts]))
     out = VerilogSource()
     engine = pyslang.DiagnosticEngine(sm)
     for diag in tree.diagnostics:
@@ -414,7 +416,7 @@ def rename_unit(text: str, old: str, new: str) -> str:
     from pyslang import syntax
 
     sm = pyslang.SourceManager()
-    tree = syntax.SyntaxTree.fromText(text, sm, "source.sv")
+    tree = syntax.SyntaxTree.fromFileInMemory(text, sm, "source.sv")
     spans: list[tuple[int, int]] = []
 
     def visit(node: Any) -> None:
