@@ -84,7 +84,7 @@ def golden_from_ref(ref_sv: str | None, trusted: TrustedNames) -> str | None:
     expects from the design, is the golden design. None when that does not apply."""
     if not ref_sv:
         return None
-    units = [u for u in read(ref_sv, "ref.sv", defines=()).units if u.kind in ("module", "macromodule")]
+    units = [u for u in read(ref_sv, "ref.sv").units if u.kind in ("module", "macromodule")]
     duts = trusted.dut_types
     if len(units) != 1 or len(duts) != 1 or units[0].name == duts[0]:
         return None

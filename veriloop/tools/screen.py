@@ -94,7 +94,7 @@ class Screening(BaseModel):
 def trusted_names(*texts: str | None) -> TrustedNames:
     out = TrustedNames()
     for i, text in enumerate(t for t in texts if t):
-        src = vsource.read(text, f"trusted{i}.sv", defines=())
+        src = vsource.read(text, f"trusted{i}.sv")
         out.units += src.unit_names
         out.instantiated += src.instantiated
         out.instance_names += src.instance_names
