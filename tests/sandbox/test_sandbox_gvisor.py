@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -40,14 +41,16 @@ def _py(code: str, **limits: float) -> Job:
 
 
 def _leftovers() -> tuple[set[str], list[str], list[str]]:
-    """Bundle dirs, runsc processes and memory cgroups of gvisor jobs that still exist."""
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    dirs = {p.name for p in tmp.glob("veriloop-gvisor-*") if "-root-" not in p.name}  # roots: per process
-    procs = subprocess.run(["pgrep", "-af", "runsc.*veriloop-gvisor-"], capture_output=True, text=True)
+    """Bundle dirs, runsc processes and memory cgroups of this process's gvisor jobs that still exist
+    (other processes on the machine may run gvisor jobs at the same time)."""
+    mine = f"veriloop-gvisor-{os.getpid()}-"
+    tmp = Path(tempfile.gettempdir())
+    dirs = {p.name for p in tmp.glob(f"{mine}*") if "-root-" not in p.name}  # roots: one set per process
+    procs = subprocess.run(["pgrep", "-af", f"runsc.*{mine}"], capture_output=True, text=True)
     groups: list[str] = []
     parent = gvisor._memory_parent()
     if parent is not None:
-        groups = [p.name for p in parent.iterdir() if p.is_dir()]
+        groups = [p.name for p in parent.glob(f"job-{os.getpid()}-*")]
     return dirs, procs.stdout.splitlines(), groups
 
 
@@ -390,7 +393,6 @@ def test_unavailable_runsc_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> N
 )
 def test_cli_as_non_root_says_why_without_traceback() -> None:
     import shutil
-    import tempfile
 
     home = Path(tempfile.mkdtemp(prefix="veriloop-gvcli-"))  # pytest's tmp root is private to root
     try:
