@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -43,24 +43,60 @@ def _after_review(state: DesignState) -> str:
     return "generator" if state.get("decision") in ("iterate", "escalate") else END
 
 
-def build_graph() -> StateGraph:
-    """The uncompiled graph (nodes and edges only)."""
-    g: StateGraph = StateGraph(DesignState, context_schema=Deps)  # type: ignore[arg-type]
-    g.add_node("planner", plan_node)
-    g.add_node("approve_plan", approve_plan_node)
-    g.add_node("architect", architect_node)
-    g.add_node("generator", generator_node)
-    g.add_node("verifier", verifier_node)
-    g.add_node("evaluator", evaluator_node)
-    g.add_node("review", review_node)
-    g.add_edge(START, "planner")
-    g.add_conditional_edges("planner", _after_plan, ["approve_plan", "architect", END])
-    g.add_conditional_edges("approve_plan", _after_approval, ["planner", "architect", END])
-    g.add_conditional_edges("architect", _after_architect, ["generator", END])
+NODES: dict[str, Any] = {
+    "planner": plan_node,
+    "approve_plan": approve_plan_node,
+    "architect": architect_node,
+    "generator": generator_node,
+    "verifier": verifier_node,
+    "evaluator": evaluator_node,
+    "review": review_node,
+}
+"""The agent nodes by name; each takes (state, runtime) and reads its Deps from runtime.context."""
+
+
+def build_graph(
+    *,
+    state_schema: Any = DesignState,
+    input_schema: Any = None,
+    context_schema: Any = Deps,
+    bind: Callable[[Any], Any] | None = None,
+    intake: Any = None,
+    finish: Any = None,
+) -> StateGraph:
+    """The uncompiled graph (nodes and edges only).
+
+    The CLI uses the defaults: its Deps arrive as the run's context. The LangGraph server entry
+    (`veriloop.agents.server`) passes `bind` (gives every agent node the run's Deps), an `intake`
+    node that turns the request into the initial state, and a `finish` node that writes the report.
+    """
+    g: StateGraph = StateGraph(
+        state_schema, context_schema=context_schema, input_schema=input_schema  # type: ignore[arg-type]
+    )
+    for name, fn in NODES.items():
+        g.add_node(name, bind(fn) if bind is not None else fn)
+    end = END
+    if finish is not None:
+        g.add_node("finish", finish)
+        g.add_edge("finish", END)
+        end = "finish"
+    if intake is not None:
+        g.add_node("intake", intake)
+        g.add_edge(START, "intake")
+        g.add_edge("intake", "planner")
+    else:
+        g.add_edge(START, "planner")
+    g.add_conditional_edges(
+        "planner", _after_plan, {"approve_plan": "approve_plan", "architect": "architect", END: end}
+    )
+    g.add_conditional_edges(
+        "approve_plan", _after_approval, {"planner": "planner", "architect": "architect", END: end}
+    )
+    g.add_conditional_edges("architect", _after_architect, {"generator": "generator", END: end})
     g.add_edge("generator", "verifier")
     g.add_edge("verifier", "evaluator")
     g.add_edge("evaluator", "review")
-    g.add_conditional_edges("review", _after_review, ["generator", END])
+    g.add_conditional_edges("review", _after_review, {"generator": "generator", END: end})
     return g
 
 
@@ -77,10 +113,3 @@ async def checkpointed_graph(run_dir: Path) -> AsyncIterator[Any]:
         yield compile_graph(saver)
 
 
-def make_graph(config: Any = None) -> CompiledStateGraph:
-    """LangGraph Studio / `langgraph dev` entry (the server supplies its own persistence)."""
-    return compile_graph()
-
-
-graph = compile_graph()
-"""Module-level graph referenced by langgraph.json."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic builds JSON schemas (Studio's forms) only from this one
 
 Mode = Literal["self-verified", "oracle-tb"]
 AGENTS = ("planner", "architect", "generator", "verifier", "evaluator")
