@@ -34,7 +34,8 @@ if ! command -v runsc >/dev/null 2>&1; then
   fi
   if apt-cache show runsc >/dev/null 2>&1; then
     echo "setup: installing runsc (gVisor) for the optional gvisor sandbox"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null \
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 \
+      || { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null; } \
       || echo "setup: runsc did not install; the gvisor sandbox stays unavailable" >&2
   else
     echo "setup: no runsc package here; the optional gvisor sandbox stays unavailable"
