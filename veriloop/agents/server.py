@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Required
 
@@ -32,8 +32,25 @@ from typing_extensions import TypedDict
 
 from veriloop.agents.deps import Deps
 from veriloop.agents.state import DesignState, Mode
+from veriloop.errors import VeriloopError
 
 GRAPH_NAME = "veriloop-design"
+
+
+class DesignRunError(ValueError):
+    """A VeriloopError as the server reports it (it shows only ValueError-like messages to clients)."""
+
+    def __init__(self, err: VeriloopError) -> None:
+        super().__init__(f"{type(err).__name__}: {err.message}" + (f" Hint: {err.hint}" if err.hint else ""))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Let the sentence of a VeriloopError reach the run's error instead of "An internal error occurred"."""
+    try:
+        yield
+    except VeriloopError as err:
+        raise DesignRunError(err) from err
 
 
 class RunOptions(BaseModel):
@@ -127,13 +144,15 @@ def bind_deps(deps: Deps) -> Callable[[Any], Any]:
         if inspect.iscoroutinefunction(fn):
 
             async def anode(state: DesignState, runtime: Any) -> Any:
-                return await fn(state, runtime.override(context=deps))
+                with user_errors():
+                    return await fn(state, runtime.override(context=deps))
 
             node: Any = anode
         else:
 
             def snode(state: DesignState, runtime: Any) -> Any:
-                return fn(state, runtime.override(context=deps))
+                with user_errors():
+                    return fn(state, runtime.override(context=deps))
 
             node = snode
         node.__name__, node.__doc__ = fn.__name__, fn.__doc__
@@ -146,25 +165,23 @@ def _intake(deps: Deps) -> Callable[..., Any]:
     async def intake(state: ServerState, config: RunnableConfig, runtime: Any) -> dict[str, Any]:
         """Check the request as `veriloop design` does and build the initial state."""
         from veriloop.agents.run import _initial_state, prepare
-        from veriloop.errors import InputError
 
         configurable = dict(config.get("configurable") or {})
         opts = resolve_options(state, getattr(runtime, "context", None), configurable)
         spec = str(state.get("spec") or "")
-        p = await asyncio.to_thread(
-            prepare,
-            spec,
-            deps.settings,
-            tb=opts["tb"],
-            ref=opts["ref"],
-            top=opts["top"],
-            backend=opts["backend"],
-            mode=opts["mode"],
-            max_iters=opts["max_iters"],
-            budget_usd=opts["budget_usd"],
-        )
-        if not 1 <= opts["samples"] <= 16:
-            raise InputError("samples must be between 1 and 16.")
+        with user_errors():
+            p = await asyncio.to_thread(
+                prepare,
+                spec,
+                deps.settings,
+                tb=opts["tb"],
+                ref=opts["ref"],
+                top=opts["top"],
+                backend=opts["backend"],
+                mode=opts["mode"],
+                max_iters=opts["max_iters"],
+                budget_usd=opts["budget_usd"],
+            )
         # Open the knowledge store off the event loop now, so the agents find it ready.
         await asyncio.to_thread(deps.knowledge)
         thread = str(configurable.get("thread_id") or "")
@@ -201,7 +218,8 @@ def _finish(deps: Deps) -> Callable[..., Any]:
         out_dir = Path(deps.settings.data_path).resolve() / "studio" / thread
         stored = await asyncio.to_thread(store_lessons, deps, state) if state.get("fixes") else 0
         versions = await asyncio.to_thread(eda.versions)
-        report = await asyncio.to_thread(write_outputs_safe, state, out_dir, versions, stored)
+        with user_errors():
+            report = await asyncio.to_thread(write_outputs_safe, state, out_dir, versions, stored)
         label = "VERIFIED" if report.verified else "NOT VERIFIED"
         deps.say("planner", int(state.get("iteration", 0)), f"{label}: {report.reason}")
         result = {
@@ -239,7 +257,8 @@ async def make_graph(config: RunnableConfig) -> AsyncIterator[Any]:
     """`langgraph.json` entry: the design graph with a Deps of its own, closed when the server is done."""
     from veriloop.config import load_settings
 
-    settings = await asyncio.to_thread(load_settings)
+    with user_errors():
+        settings = await asyncio.to_thread(load_settings)
     deps = Deps(settings=settings, progress=_progress_to_stream)
     try:
         yield build_server_graph(deps)
