@@ -172,7 +172,10 @@ def simulate(
     plusargs: list[str] | None = None,
 ) -> SimReport:
     """Compile `sources` with `top` as root and simulate; pass = clean exit and `Mismatches: 0`
-    when the testbench prints a summary (a testbench without summary passes on a clean run)."""
+    when the testbench prints a summary (a testbench without summary passes on a clean run).
+
+    Not a grader: every source is trusted and nothing is screened. A verdict on a design (bench,
+    design, `tools sim`) comes from `veriloop.tools.grading.grade_testbench`."""
     files = load_sources(sources)
     comp, res = compile_and_run(
         files, top, timeout_s=timeout_s, compile_timeout_s=compile_timeout_s, plusargs=plusargs
