@@ -142,7 +142,7 @@ def _run(
     count = len(tagged_re.findall(res.stdout))
     category = rep.category
     detail = ""
-    if res.stdout_truncated or res.killed == "output":
+    if res.stdout_truncated or res.stderr_truncated or res.killed == "output":
         category = "no_summary" if category in ("pass", "mismatch", "no_summary") else category
         detail = "the simulation output exceeded the sandbox's cap, so its summary cannot be trusted"
     elif category == "pass" and (count != 1 or not rep.samples):
