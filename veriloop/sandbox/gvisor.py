@@ -74,7 +74,7 @@ HOST_TASKS_BASE = 256
 MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
 
 RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none", "--oci-seccomp")
-PROCESS_NOTE = "RLIMIT_NPROC enforced by gVisor for the sandbox's unprivileged uid"
+PROCESS_NOTE = "RLIMIT_NPROC inside gVisor (the job's uid is not root), and a host pids cgroup where allowed"
 
 _ETC_FILES = [
     "/etc/ld.so.cache",
