@@ -79,7 +79,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   }
   .venv/bin/python -c 'import torch' 2>/dev/null || pipq "torch==2.13.0"
   echo "setup: installing veriloop and its extras into .venv"
-  pipq -e '.[embeddings,formal,ray,dev]'
+  pipq -e '.[embeddings,formal,ray,studio,dev]'
   echo "$want" > "$stamp"
 fi
 # yowasp compiles its wasm Yosys on first use (minutes); do it once here, not inside a test.
