@@ -563,3 +563,23 @@ def test_rlimits_fallback_never_runs_a_job_as_root() -> None:
     assert content == "in" and res.files["out.txt"] == b"x\n"
     if os.geteuid() == 0:
         assert uid != "0"
+
+
+def test_concurrent_removals_under_one_parent_do_not_collide(tmp_path: Path) -> None:
+    import threading
+
+    roots = []
+    for i in range(6):
+        root = tmp_path / f"job{i}"
+        for j in range(30):
+            (root / f"a{j}" / "b" / "c").mkdir(parents=True)
+            (root / f"a{j}" / "b" / "c" / "f").write_text("x")
+        roots.append(root)
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda r=r: results.append(remove(str(r)))) for r in roots]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 6
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import json
 import math
 import os
@@ -128,6 +129,10 @@ def snapshot(root: str) -> dict[str, tuple[int, int, str]]:
     return out
 
 
+_RENAMES = itertools.count()
+"""Names for directories moved up while removing: unique per process, whichever thread removes."""
+
+
 def remove(full: str, budget: int = 1_000_000) -> bool:
     """Delete `full` and everything under it, never following links; True when it is gone.
 
@@ -156,7 +161,6 @@ def _remove_in(top: int, name: str, budget: int) -> bool:
         pass  # a directory, or one we may not write yet
     ok = True
     todo = [name]
-    moved = 0
     while todo:
         dname = todo.pop()
         with contextlib.suppress(OSError):
@@ -179,8 +183,7 @@ def _remove_in(top: int, name: str, budget: int) -> bool:
                 return False
             try:
                 if is_dir:
-                    moved += 1
-                    flat = f".veriloop-rm-{os.getpid()}-{moved}"
+                    flat = f".veriloop-rm-{os.getpid()}-{next(_RENAMES)}"
                     os.rename(child, flat, src_dir_fd=fd, dst_dir_fd=top)
                     todo.append(flat)
                 else:
