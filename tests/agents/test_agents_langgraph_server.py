@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-pytest.importorskip("langgraph_api", reason="needs the [studio] extra (langgraph-cli[inmem])")
-httpx = pytest.importorskip("httpx")
+from veriloop.agents.server import RunOptions, resolve_options
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "8-bit up counter with synchronous active-high reset and enable"
@@ -65,6 +65,7 @@ def _alive(pgid: int) -> bool:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`langgraph dev` on 127.0.0.1:<free port> in its own session; the whole session is killed after."""
+    pytest.importorskip("langgraph_api", reason="needs the [studio] extra (langgraph-cli[inmem])")
     port = _free_port()
     log = (tmp_path / "server.log").open("wb")
     argv = [
@@ -147,7 +148,19 @@ def _interrupt(values: dict[str, Any]) -> dict[str, Any]:
     return dict(pending[0]["value"])
 
 
-@pytest.mark.timeout(600)
+def test_run_options_come_from_input_then_context_then_configurable() -> None:
+    given = {"spec": "x", "samples": 2, "mode": ""}  # "" is an empty field in Studio's form: not given
+    context = RunOptions(seed=5, samples=3)
+    configurable = {"seed": 7, "max_iters": 9, "thread_id": "t"}
+    opts = resolve_options(given, context, configurable)
+    assert (opts["samples"], opts["seed"], opts["max_iters"]) == (2, 5, 9)
+    assert opts["mode"] is None and opts["interactive"] is False and opts["max_steps"] == 4
+    assert resolve_options({}, {"interactive": True}, {})["interactive"] is True
+    with pytest.raises(ValueError, match="samples"):
+        resolve_options({"samples": 40}, None, {})
+
+
+@pytest.mark.timeout(300)
 def test_design_graph_runs_streams_and_resumes_under_langgraph_dev(server: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=server, timeout=REQUEST_S) as client:
         assistants = _post(client, "/assistants/search", {"graph_id": "design"})

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from veriloop.agents.deps import Deps
+from veriloop.agents.graph import build_graph  # imported with the module: the server loads it at start-up
 from veriloop.agents.state import DesignState, Mode
 from veriloop.errors import VeriloopError
 
@@ -122,7 +123,8 @@ def resolve_options(
         layers.append(context)
     layers.append(given)
     for layer in layers:
-        merged.update({k: v for k, v in layer.items() if k in fields and v is not None})
+        # None and "" (an empty field in Studio's form) mean "not given".
+        merged.update({k: v for k, v in layer.items() if k in fields and v is not None and v != ""})
     return RunOptions.model_validate(merged).model_dump()
 
 
@@ -239,8 +241,6 @@ def _finish(deps: Deps) -> Callable[..., Any]:
 
 def build_server_graph(deps: Deps) -> Any:
     """The compiled design graph bound to `deps` (no checkpointer: the server brings its own)."""
-    from veriloop.agents.graph import build_graph
-
     g = build_graph(
         state_schema=ServerState,
         input_schema=DesignRequest,
