@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -216,8 +217,10 @@ def _finish(deps: Deps) -> Callable[..., Any]:
         from veriloop.agents.lessons import store_lessons
         from veriloop.agents.run import write_outputs_safe
 
-        thread = str((config.get("configurable") or {}).get("thread_id") or "local")
-        out_dir = Path(deps.settings.data_path).resolve() / "studio" / thread
+        thread = str((config.get("configurable") or {}).get("thread_id") or "")
+        # The thread id names a directory: keep it one safe path component.
+        folder = re.sub(r"[^A-Za-z0-9_-]", "_", thread)[:100] or "local"
+        out_dir = Path(deps.settings.data_path).resolve() / "studio" / folder
         stored = await asyncio.to_thread(store_lessons, deps, state) if state.get("fixes") else 0
         versions = await asyncio.to_thread(eda.versions)
         with user_errors():
