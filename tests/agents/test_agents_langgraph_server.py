@@ -215,6 +215,21 @@ def test_design_graph_runs_streams_and_resumes_under_langgraph_dev(server: str, 
         assert "finish" in stepped
         assert history[0]["values"]["result"]["status"] == "VERIFIED"
 
+        # Fork from the checkpoint before the planner's review: only review and finish run again.
+        before_review = next(h for h in history if h["next"] == ["review"])
+        forked = _stream(
+            client,
+            f"/threads/{tid}/runs/stream",
+            {
+                "assistant_id": aid,
+                "input": None,
+                "checkpoint_id": before_review["checkpoint"]["checkpoint_id"],
+                "stream_mode": ["updates"],
+            },
+        )
+        assert [next(iter(d)) for e, d in forked if e == "updates"] == ["review", "finish"], forked
+        assert client.get(f"/threads/{tid}/state").json()["values"]["result"]["status"] == "VERIFIED"
+
         # 2. An interactive run (asked for in the input) stops at the plan and at the final design.
         tid = _post(client, "/threads", {})["thread_id"]
         out = _post(
