@@ -267,6 +267,12 @@ class Controller:
                 temperature=self.opt.temperature,
             )
             backend = self.backends[backend_name]
+            if getattr(backend, "model", "") == "offline":
+                # The offline operator answers at once and skips programs the run already has: it
+                # asks after the earlier iterations reserved theirs, so the set (and the run) is the
+                # same whatever finishes first. `context` never leaves the process.
+                await self._wait(prev)
+                req.context["evaluated"] = frozenset(self.reserved)
             completion: Completion | None = None
             async with self.llm_sem:
                 self.state.in_flight_llm += 1
@@ -537,7 +543,7 @@ def _make_executor(options: EvolveOptions, settings: Settings) -> Executor:
     if options.executor == "ray":
         from veriloop.evolve.executors.ray_executor import RayExecutor
 
-        return RayExecutor(options.workers(), options.address)
+        return RayExecutor(options.workers(), options.address, settings.sandbox)
     if options.executor != "local":
         raise InputError(
             f"Unknown executor '{options.executor}'.", hint="Use --executor local or --executor ray."

@@ -1,8 +1,13 @@
 """The no-LLM evolve operator: seeded mutations inside EVOLVE blocks, emitted as SEARCH/REPLACE text.
 
-Mutations: numeric constants, comparison and arithmetic operators, swaps of adjacent simple
-statements, and crossover of one differing hunk from an inspiration program. The reply depends
-only on the request's seed and context (parent code, inspirations, language).
+It is no LLM: it never reads the prompt, only the parent program. Mutations: numeric constants
+across scales (log-uniform jumps over two decades, set to 0 or 1, sign flips, swaps of two
+constants, relative and additive steps; small steps and changes of scale for integers),
+comparison and arithmetic operators, swaps of adjacent simple statements, and crossover of one
+differing hunk from an inspiration program. A proposal that would give an already evaluated
+program (the request's `evaluated` hashes, the parent, an inspiration) is replaced by the next one
+drawn from the same seeded stream, so no iteration is spent on a duplicate. The reply depends only
+on the request's seed and context (parent code, inspirations, language, evaluated hashes).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import difflib
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from veriloop.evolve.problem import END_MARK, START_MARK, find_blocks
@@ -82,7 +87,8 @@ class _Work:
         self.notes.append(note)
 
 
-def _mutate_constant(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+def _constants(w: _Work) -> list[tuple[int, re.Match[str]]]:
+    """(line index, match) of every numeric literal in the editable code (not Verilog bit ranges)."""
     cands = []
     for i in w.editable():
         line = w.lines[i]
@@ -93,34 +99,121 @@ def _mutate_constant(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
             if w.lang == "verilog" and ("[" in code[: m.start()] and "]" in code[m.end() :]):
                 continue
             cands.append((i, m))
+    return cands
+
+
+def _float_token(v: float) -> str:
+    tok = f"{v:.6g}"
+    if "." not in tok and "e" not in tok and "n" not in tok:
+        tok += ".0"
+    return tok
+
+
+def _new_float(v: float, rng: random.Random) -> tuple[float, str]:
+    """A new value for float `v` and the kind of move: scale jumps as often as small steps."""
+    choice = rng.random()
+    if choice < 0.3:  # log-uniform jump: anywhere from a tenth to ten times (a zero jumps off zero)
+        mag = abs(v) if v != 0 else 10.0 ** rng.uniform(-3.0, 0.0)
+        return mag * 10.0 ** rng.uniform(-1.0, 1.0), "log-uniform jump"
+    if choice < 0.45:
+        return (0.0 if v != 0.0 and rng.random() < 0.5 else (1.0 if v != 1.0 else 0.0)), "set"
+    if choice < 0.75:
+        return v * rng.uniform(0.7, 1.3) if v != 0 else rng.uniform(0.01, 0.2), "relative step"
+    return abs(v + rng.gauss(0.0, max(0.05, abs(v) * 0.2))), "additive step"
+
+
+def _new_int(v: int, rng: random.Random) -> tuple[int, str]:
+    """A new value for integer `v`: mostly small steps, sometimes a change of scale, rarely 0/1."""
+    choice = rng.random()
+    if choice < 0.6:
+        return max(0, v + rng.choice([-2, -1, 1, 2])), "small step"
+    if choice < 0.68:
+        return (0 if v != 0 and rng.random() < 0.5 else (1 if v != 1 else 0)), "set"
+    if v >= 4 and choice < 0.84:
+        return max(1, round(v * 10.0 ** rng.uniform(-0.7, 0.7))), "log-uniform jump"
+    return max(0, v * 2 if rng.random() < 0.5 else v // 2), "scale"
+
+
+def _mutate_constant(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    cands = _constants(w)
     if not cands:
         return False
     i, m = cands[rng.randrange(len(cands))]
     tok = m.group(1)
     if "." in tok:
-        v = float(tok)
-        choice = rng.random()
-        if choice < 0.4:
-            nv = v * rng.uniform(0.5, 1.5)
-        elif choice < 0.8:
-            nv = v + rng.gauss(0.0, max(0.1, abs(v) * 0.3))
-        else:
-            nv = round(v * rng.choice([0.1, 0.5, 2.0, 10.0]), 6)
-        new_tok = f"{nv:.6g}"
-        if "." not in new_tok and "e" not in new_tok:
-            new_tok += ".0"
+        fv, how = _new_float(float(tok), rng)
+        new_tok = _float_token(fv)
     else:
-        v = int(tok)
-        nv = (
-            max(0, v + rng.choice([-2, -1, 1, 2]))
-            if rng.random() < 0.7
-            else max(0, v * 2 if rng.random() < 0.5 else v // 2)
-        )
-        new_tok = str(nv)
+        iv, how = _new_int(int(tok), rng)
+        new_tok = str(iv)
     if new_tok == tok:
         return False
     line = w.lines[i]
-    w.replace(i, i + 1, [line[: m.start(1)] + new_tok + line[m.end(1) :]], f"constant {tok} -> {new_tok}")
+    w.replace(
+        i, i + 1, [line[: m.start(1)] + new_tok + line[m.end(1) :]], f"constant {tok} -> {new_tok} ({how})"
+    )
+    return True
+
+
+_UNARY_BEFORE = set("=(,[:+-*/%<>!&|^~{") | {""}
+
+
+def _flip_sign(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    """Negate a float literal: drop a unary minus, turn a binary - into + (and back), or add a minus."""
+    cands = [(i, m) for i, m in _constants(w) if "." in m.group(1) and float(m.group(1)) != 0.0]
+    if not cands:
+        return False
+    i, m = cands[rng.randrange(len(cands))]
+    line, s, e = w.lines[i], m.start(1), m.end(1)
+    before = line[:s].rstrip()
+    if before.endswith("-"):
+        head = before[:-1]
+        if head.rstrip()[-1:] in _UNARY_BEFORE:  # unary minus: drop it
+            new = head + line[s:]
+            note = f"sign of -{m.group(1)} flipped"
+        else:  # binary minus -> plus
+            new = head + "+" + line[len(before) : s] + line[s:]
+            note = f"'- {m.group(1)}' -> '+ {m.group(1)}'"
+    elif before.endswith("+") and before[:-1].rstrip()[-1:] not in _UNARY_BEFORE:
+        new = before[:-1] + "-" + line[len(before) : s] + line[s:]
+        note = f"'+ {m.group(1)}' -> '- {m.group(1)}'"
+    elif before[-1:] in _UNARY_BEFORE:
+        new = line[:s] + "-" + line[s:]
+        note = f"sign of {m.group(1)} flipped"
+    else:
+        new = line[:s] + "(-" + m.group(1) + ")" + line[e:]
+        note = f"sign of {m.group(1)} flipped"
+    w.replace(i, i + 1, [new], note)
+    return True
+
+
+def _swap_constants(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    """Exchange two different literals of the same kind (two floats or two integers)."""
+    cands = _constants(w)
+    if len(cands) < 2:
+        return False
+    a = rng.randrange(len(cands))
+    kind = "." in cands[a][1].group(1)
+    others = [
+        k
+        for k, (_, m) in enumerate(cands)
+        if k != a and ("." in m.group(1)) == kind and m.group(1) != cands[a][1].group(1)
+    ]
+    if not others:
+        return False
+    b = others[rng.randrange(len(others))]
+    (i, ma), (j, mb) = sorted([cands[a], cands[b]], key=lambda c: (c[0], c[1].start(1)))
+    if not set(range(i, j + 1)) <= set(w.editable()):
+        return False  # in two different EVOLVE blocks
+    ta, tb = ma.group(1), mb.group(1)
+    if i == j:
+        line = w.lines[i]
+        new = [line[: ma.start(1)] + tb + line[ma.end(1) : mb.start(1)] + ta + line[mb.end(1) :]]
+    else:
+        first = w.lines[i][: ma.start(1)] + tb + w.lines[i][ma.end(1) :]
+        last = w.lines[j][: mb.start(1)] + ta + w.lines[j][mb.end(1) :]
+        new = [first] + w.lines[i + 1 : j] + [last]
+    w.replace(i, j + 1, new, f"swapped constants {ta} and {tb}")
     return True
 
 
@@ -245,10 +338,14 @@ def _delete_line(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
     return True
 
 
-def _operators(lang: str) -> list[tuple[Callable[[_Work, random.Random, dict[str, Any]], bool], float]]:
+Op = Callable[[_Work, random.Random, dict[str, Any]], bool]
+
+
+def _operators(lang: str) -> list[tuple[Op, float]]:
     if lang == "verilog":
         return [
-            (_mutate_constant, 0.35),
+            (_mutate_constant, 0.3),
+            (_swap_constants, 0.05),
             (_mutate_operator(_V_CMP), 0.1),
             (_mutate_operator(_V_ARITH), 0.15),
             (_swap_statements, 0.15),
@@ -264,11 +361,36 @@ def _operators(lang: str) -> list[tuple[Callable[[_Work, random.Random, dict[str
         ]
     return [
         (_mutate_constant, 0.4),
-        (_mutate_operator(_PY_CMP), 0.1),
-        (_mutate_operator(_ARITH), 0.1),
-        (_swap_statements, 0.1),
-        (_crossover, 0.3),
+        (_flip_sign, 0.08),
+        (_swap_constants, 0.07),
+        (_mutate_operator(_PY_CMP), 0.08),
+        (_mutate_operator(_ARITH), 0.07),
+        (_swap_statements, 0.07),
+        (_crossover, 0.23),
     ]
+
+
+HEADER = "Offline operator (seeded mutation, no LLM)"
+ATTEMPTS = 24
+"""Proposals tried per request before the operator says it found no new program."""
+
+
+def _one(parent_code: str, rng: random.Random, lang: str, ctx: dict[str, Any], max_edits: int) -> _Work:
+    w = _Work(parent_code, lang)
+    ops = _operators(lang)
+    want = rng.randint(1, max(1, max_edits))
+    attempts = 0
+    while len(w.edits) < want and attempts < 12:
+        attempts += 1
+        op = rng.choices([o for o, _ in ops], weights=[p for _, p in ops], k=1)[0]
+        op(w, rng, ctx)
+    return w
+
+
+def _reply(w: _Work) -> str:
+    blocks = [f"<<<<<<< SEARCH\n{s}\n=======\n{r}\n>>>>>>> REPLACE" for s, r in w.edits]
+    header = f"{HEADER}: " + ("; ".join(w.notes) or "no applicable mutation") + "."
+    return header + ("\n\n" + "\n\n".join(blocks) + "\n" if blocks else "\n")
 
 
 def propose(
@@ -278,25 +400,36 @@ def propose(
     language: str = "python",
     inspirations: list[str] | None = None,
     max_edits: int = 2,
+    evaluated: Container[str] | None = None,
 ) -> str:
-    """A SEARCH/REPLACE reply with 1..max_edits seeded mutations of `parent_code`."""
+    """A SEARCH/REPLACE reply with 1..max_edits seeded mutations of `parent_code`.
+
+    The result is never the parent itself, an inspiration, or a program whose `normalised_hash` is
+    in `evaluated` (the run's programs, evaluated or in flight): up to ATTEMPTS proposals are drawn
+    from the same seeded stream, and when all of them are old the reply says so and edits nothing.
+    """
+    from veriloop.evolve.edits import apply_reply, normalised_hash
+
     rng = random.Random(seed)
-    w = _Work(parent_code, "verilog" if language in ("verilog", "systemverilog") else language)
+    lang = "verilog" if language in ("verilog", "systemverilog") else language
     ctx = {"inspirations": inspirations or []}
-    ops = _operators(w.lang)
-    want = rng.randint(1, max(1, max_edits))
-    attempts = 0
-    while len(w.edits) < want and attempts < 12:
-        attempts += 1
-        op = rng.choices([o for o, _ in ops], weights=[p for _, p in ops], k=1)[0]
-        op(w, rng, ctx)
-    header = (
-        "Offline operator (seeded mutation, no LLM): "
-        + ("; ".join(w.notes) or "no applicable mutation")
-        + "."
-    )
-    blocks = [f"<<<<<<< SEARCH\n{s}\n=======\n{r}\n>>>>>>> REPLACE" for s, r in w.edits]
-    return header + ("\n\n" + "\n\n".join(blocks) + "\n" if blocks else "\n")
+    old = {normalised_hash(parent_code)} | {normalised_hash(c) for c in ctx["inspirations"]}
+    repeats = 0
+    for _ in range(ATTEMPTS):
+        w = _one(parent_code, rng, lang, ctx, max_edits)
+        if not w.edits:
+            continue
+        reply = _reply(w)
+        code = apply_reply(parent_code, reply).code
+        if code is None:
+            return reply  # let the controller record why it does not apply
+        h = normalised_hash(code)
+        if h not in old and (evaluated is None or h not in evaluated):
+            if repeats:
+                reply = reply.replace(": ", f" after {repeats} proposal(s) that repeated old programs: ", 1)
+            return reply
+        repeats += 1
+    return f"{HEADER}: no new program in {ATTEMPTS} proposals (each repeated an evaluated program).\n"
 
 
 def answer(request: CompletionRequest) -> str:
@@ -306,10 +439,12 @@ def answer(request: CompletionRequest) -> str:
     if not isinstance(parent, str) or not parent:
         return "Offline operator (no LLM): the request carried no parent program to mutate."
     seed = request.seed if request.seed is not None else int(ctx.get("seed", 0))
+    evaluated = ctx.get("evaluated")
     return propose(
         parent,
         seed=seed,
         language=str(ctx.get("language", "python")),
         inspirations=list(ctx.get("inspirations") or []),
         max_edits=int(ctx.get("max_edits", 2)),
+        evaluated=evaluated if isinstance(evaluated, Container) else None,
     )
