@@ -3,11 +3,13 @@
 It is no LLM: it never reads the prompt, only the parent program. Mutations: numeric constants
 across scales (log-uniform jumps over two decades, set to 0 or 1, sign flips, swaps of two
 constants, relative and additive steps; small steps and changes of scale for integers),
-comparison and arithmetic operators, swaps of adjacent simple statements, and crossover of one
-differing hunk from an inspiration program. A proposal that would give an already evaluated
-program (the request's `evaluated` hashes, the parent, an inspiration) is replaced by the next one
-drawn from the same seeded stream, so no iteration is spent on a duplicate. The reply depends only
-on the request's seed and context (parent code, inspirations, language, evaluated hashes).
+comparison and arithmetic operators, swaps of adjacent simple statements, crossover of one
+differing hunk from an inspiration program, and for line scripts (ABC recipes) lines duplicated,
+deleted, or replaced by / joined with a command that the script's own comments list. A proposal
+that would give an already evaluated program (the request's `evaluated` hashes, the parent, an
+inspiration) is replaced by the next one drawn from the same seeded stream, so no iteration is
+spent on a duplicate. The reply depends only on the request's seed and context (parent code,
+inspirations, language, evaluated hashes).
 """
 
 from __future__ import annotations
@@ -338,6 +340,51 @@ def _delete_line(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
     return True
 
 
+_LISTED = re.compile(r"\b[a-z][a-z0-9_]*(?:, [a-z][a-z0-9_]*){2,}")
+
+
+def _vocabulary(w: _Work) -> list[str]:
+    """Words the program's own comments list (`a, b, c, ...`): the commands a line script may use."""
+    words: dict[str, None] = {}
+    for line in w.lines:
+        s = line.strip()
+        if s.startswith(("#", "//")):
+            for m in _LISTED.finditer(s):
+                words.update(dict.fromkeys(m.group(0).split(", ")))
+    return list(words)
+
+
+def _command_line(w: _Work, word: str, like: str) -> str:
+    indent = like[: len(like) - len(like.lstrip())]
+    return indent + word + (";" if like.rstrip().endswith(";") else "")
+
+
+def _substitute_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    """Replace one line of a script by a command its comments list."""
+    vocab = _vocabulary(w)
+    cands = [i for i in w.editable() if not _is_comment(w.lines[i], w.lang)]
+    if not vocab or not cands:
+        return False
+    i = cands[rng.randrange(len(cands))]
+    new = _command_line(w, vocab[rng.randrange(len(vocab))], w.lines[i])
+    if new.strip() == w.lines[i].strip():
+        return False
+    w.replace(i, i + 1, [new], f"line {i + 1} -> '{new.strip()}' (a command the comments list)")
+    return True
+
+
+def _insert_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    """Insert, after one line of a script, a command its comments list."""
+    vocab = _vocabulary(w)
+    cands = [i for i in w.editable() if not _is_comment(w.lines[i], w.lang)]
+    if not vocab or not cands:
+        return False
+    i = cands[rng.randrange(len(cands))]
+    new = _command_line(w, vocab[rng.randrange(len(vocab))], w.lines[i])
+    w.replace(i, i + 1, [w.lines[i], new], f"inserted '{new.strip()}' after line {i + 1}")
+    return True
+
+
 Op = Callable[[_Work, random.Random, dict[str, Any]], bool]
 
 
@@ -354,10 +401,12 @@ def _operators(lang: str) -> list[tuple[Op, float]]:
     if lang != "python":  # line-oriented scripts (ABC recipes, configs...)
         return [
             (_mutate_constant, 0.2),
-            (_swap_statements, 0.25),
-            (_duplicate_line, 0.15),
-            (_delete_line, 0.15),
-            (_crossover, 0.25),
+            (_swap_statements, 0.2),
+            (_duplicate_line, 0.08),
+            (_delete_line, 0.12),
+            (_substitute_command, 0.12),
+            (_insert_command, 0.08),
+            (_crossover, 0.2),
         ]
     return [
         (_mutate_constant, 0.4),
@@ -421,15 +470,19 @@ def propose(
             continue
         reply = _reply(w)
         code = apply_reply(parent_code, reply).code
-        if code is None:
-            return reply  # let the controller record why it does not apply
+        if code is None:  # edits that undo each other (or do not apply): draw again
+            repeats += 1
+            continue
         h = normalised_hash(code)
         if h not in old and (evaluated is None or h not in evaluated):
             if repeats:
                 reply = reply.replace(": ", f" after {repeats} proposal(s) that repeated old programs: ", 1)
             return reply
         repeats += 1
-    return f"{HEADER}: no new program in {ATTEMPTS} proposals (each repeated an evaluated program).\n"
+    return (
+        f"{HEADER}: no new program in {ATTEMPTS} proposals "
+        "(each repeated the parent or an evaluated program).\n"
+    )
 
 
 def answer(request: CompletionRequest) -> str:
