@@ -107,6 +107,64 @@ def test_cluster_run_equals_local(cluster: LocalCluster, hidden: Path, tmp_path:
     assert copies and copies[0].read_text() == (problem / "evaluator.py").read_text()
 
 
+GRADE_BOTH = """
+import asyncio, json, sys
+from veriloop.bench.grade import grade_design
+from veriloop.bench.ray_grading import RayGrader
+from veriloop.bench.suites import load_suite
+
+problems = load_suite("builtin").problems[:3]
+cases = []
+for p in problems:
+    cases += [(p, p.golden), (p, p.golden.replace("endmodule", "", 1)), (p, p.golden.replace(";", "", 3))]
+grader = RayGrader(sys.argv[1], 2)
+
+async def main():
+    return await asyncio.gather(*(grader.grade(p, code, 30.0) for p, code in cases))
+
+remote = asyncio.run(main())
+grader.close()
+local = [grade_design(p, code, 30.0) for p, code in cases]
+print(json.dumps([[(g.passed, g.category, g.mismatches) for g in gs] for gs in (local, remote)]))
+"""
+
+
+def test_bench_grades_on_the_cluster_like_locally(cluster: LocalCluster, tmp_path: Path) -> None:
+    """`bench run --executor ray` grades on the worker node; the verdicts equal local grading."""
+    env = cluster.env | {"VERILOOP_DATA_DIR": str(tmp_path / "bench-data")}
+    out = subprocess.run(
+        [sys.executable, "-c", GRADE_BOTH, cluster.address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DRIVER_TIMEOUT_S,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    local, remote = json.loads(out.stdout.strip().splitlines()[-1])
+    assert remote == local
+    assert {c for _, c, _ in local} >= {"pass", "syntax"}
+    argv = [
+        VERILOOP,
+        "bench",
+        "run",
+        "--suite",
+        "builtin",
+        "--backend",
+        "reference",
+        "--limit",
+        "3",
+        "--json",
+    ]
+    runs = []
+    for extra in ([], ["--executor", "ray", "--address", cluster.address]):
+        res = subprocess.run(argv + extra, env=env, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_S)
+        assert res.returncode == 0, res.stderr[-3000:]
+        report = json.loads(res.stdout[res.stdout.index("{") :])
+        assert report["spec"]["executor"] == ("ray" if extra else "local")
+        runs.append([(g["backend"], g["categories"], g["per_problem"]) for g in report["groups"]])
+    assert runs[0] == runs[1] and runs[0][0][1] == {"pass": 3}
+
+
 SLOW_STAGE2 = """
 
 import time as _time

@@ -84,6 +84,11 @@ class BenchRunner:
         self.fatal: dict[str, BackendError] = {}
         self.tool_versions: dict[str, str | None] = {}
         self._backends: dict[str, Any] = {}
+        self.ray: Any = None
+        if spec.executor == "ray":
+            from veriloop.bench.ray_grading import RayGrader
+
+            self.ray = RayGrader(spec.address, grading_slots(settings))
 
     # -- setup ----------------------------------------------------------------------------------
     def _backend(self, name: str) -> Any:
@@ -128,6 +133,8 @@ class BenchRunner:
 
     async def _grade(self, problem: BenchProblem, code: str) -> Grade:
         async with self.grade_sem:
+            if self.ray is not None:
+                return await self.ray.grade(problem, code, self.spec.timeout_s)  # type: ignore[no-any-return]
             return await asyncio.to_thread(grade_design, problem, code, self.spec.timeout_s)
 
     async def run_sample(self, key: Key) -> SampleRecord:
@@ -208,6 +215,8 @@ class BenchRunner:
         finally:
             for w in workers:
                 w.cancel()
+            if self.ray is not None:
+                self.ray.close()
             for b in self._backends.values():
                 aclose = getattr(b, "aclose", None)
                 if aclose is not None:

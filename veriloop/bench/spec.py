@@ -34,6 +34,9 @@ class RunSpec(BaseModel):
     """Per-sample dollar budget for the design graph configurations."""
     evolve_budget: int = Field(default=20, ge=1)
     """Evolve suite: candidate evaluations per (problem, sample)."""
+    executor: Literal["local", "ray"] = "local"
+    """Where samples are graded: this machine's sandbox, or Ray tasks on the cluster at `address`."""
+    address: str | None = None
     imported: dict[str, int] | None = None
     """`bench grade`: problem id -> number of samples given (their texts live in the results store);
     the one backend is then only a label for where the samples came from."""

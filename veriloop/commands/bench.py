@@ -45,6 +45,8 @@ def run(
     budget: float | None = typer.Option(None, "--budget", help="Dollar budget per design-graph sample."),
     evolve_budget: int = typer.Option(20, "--evolve-budget", help="Evolve suite: evaluations per sample."),
     resume: str | None = typer.Option(None, "--resume", help="Continue this run; only missing samples run."),
+    executor: str = typer.Option("local", "--executor", help="Grade here (local) or on a Ray cluster (ray)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (with --executor ray)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Run a suite against backends × configurations × n samples; the run resumes if killed."""
@@ -65,10 +67,14 @@ def run(
             raise InputError("Name at least one --backend (use `reference` for the harness self-test).")
         if n < 1:
             raise InputError("-n must be at least 1.")
+        if executor not in ("local", "ray"):
+            raise InputError(f"Unknown executor '{executor}'.",
+                             hint="Use --executor local or --executor ray.")
         spec = RunSpec(suite=suite, path=_abs(path), backends=list(dict.fromkeys(backend)),
                        configs=list(dict.fromkeys(config)) or ["single-shot"], n=n, problems=problems,
                        limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
-                       max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget)
+                       max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget,
+                       executor="ray" if executor == "ray" else "local", address=address)
         record = start_run(spec, settings, out.err_console)
     render_run(out, load_report(record), record.id)
 

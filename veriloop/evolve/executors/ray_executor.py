@@ -147,6 +147,38 @@ def _remote_evaluate(problem_json: str, sandbox_json: str, digest: str, blob: by
     return _map_paths(outcome, str(local), driver_dir).model_dump_json()
 
 
+def connect(address: str | None, workers: int) -> tuple[Any, bool]:
+    """The `ray` module, connected to the cluster at `address` (None: start a local Ray with `workers`
+    CPUs), and whether this call connected (so its caller disconnects at the end)."""
+    try:
+        import ray
+    except ImportError:
+        raise ToolMissingError(
+            "--executor ray needs the 'ray' package, which is not installed.",
+            hint="pip install 'veriloop[ray]'",
+        ) from None
+    if ray.is_initialized():
+        return ray, False
+    kwargs: dict[str, Any] = {
+        "ignore_reinit_error": True,
+        "include_dashboard": False,
+        "log_to_driver": False,
+    }
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["num_cpus"] = max(1, workers)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(
+            f"Cannot connect to the Ray cluster at {address or 'local'}: {exc}.",
+            hint="Check --address (the head's host:port, e.g. 10.0.0.5:6379, or auto) and that this "
+            "machine has the cluster's token (RAY_AUTH_TOKEN).",
+        ) from None
+    return ray, True
+
+
 class RayExecutor:
     """Evaluations as Ray tasks (1 CPU each) on the cluster at `address`; None starts a local Ray."""
 
@@ -155,40 +187,16 @@ class RayExecutor:
     def __init__(
         self, workers: int, address: str | None = None, sandbox_config: SandboxConfig | None = None
     ) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ToolMissingError(
-                "--executor ray needs the 'ray' package, which is not installed.",
-                hint="pip install 'veriloop[ray]'",
-            ) from None
-        self._ray = ray
         self.workers = max(1, workers)
+        self._ray, self._started_ray = connect(address, self.workers)
         self._sandbox_json = (
             (sandbox_config or SandboxConfig()).model_copy(update={"max_parallel": 1}).model_dump_json()
         )
         self._packed: dict[str, tuple[str, Any]] = {}
         self._counts = {"tasks": 0, "lost": 0}
-        self._started_ray = False
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {
-                "ignore_reinit_error": True,
-                "include_dashboard": False,
-                "log_to_driver": False,
-            }
-            if address:
-                kwargs["address"] = address
-            else:
-                kwargs["num_cpus"] = self.workers
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigError(
-                    f"Cannot connect to the Ray cluster at {address or 'local'}: {exc}.",
-                    hint="Check --address (e.g. 10.0.0.5:6379, ray://host:10001 or auto).",
-                ) from None
-            self._started_ray = True
-        self._fn = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(_remote_evaluate)
+        self._fn = self._ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(
+            _remote_evaluate
+        )
         self._sem = asyncio.Semaphore(self.workers)
 
     def _problem_ref(self, problem: Problem) -> tuple[str, Any]:
