@@ -59,7 +59,10 @@ class GoldenCounts:
             return self._known.get(setup)
 
     def put(self, setup: str, samples: int) -> None:
+        """Remember a count (written to disk only when it is new)."""
         with self._lock:
+            if self._known.get(setup) == samples:
+                return
             self._known[setup] = samples
         self._save()
 
