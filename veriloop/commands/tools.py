@@ -72,9 +72,10 @@ def sim(
         ui.print_json(rep)
     else:
         colour = "green" if rep.passed else "red"
-        checked = (
-            f" (golden reference: {rep.expected_samples})" if rep.samples_checked else " (not cross-checked)"
-        )
+        checked = ""
+        if rep.samples is not None:
+            golden = f" (golden reference: {rep.expected_samples})"
+            checked = golden if rep.samples_checked else " (not cross-checked)"
         out.console.print(
             f"[{colour}]{rep.category}[/] mismatches={rep.mismatches} samples={rep.samples}{checked} "
             f"first_mismatch_time={rep.first_mismatch_time} (iverilog {rep.tool_versions.get('iverilog')})",
