@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
-for pair in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys yosys-abc:yosys z3:z3 bwrap:bubblewrap setpriv:util-linux; do
+for pair in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys yosys-abc:yosys z3:z3 bwrap:bubblewrap setpriv:util-linux chromium:chromium; do
   tool=${pair%%:*}; pkg=${pair##*:}
   command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
 done

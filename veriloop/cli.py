@@ -20,6 +20,7 @@ from veriloop.commands import (
     runs,
     sandbox,
     tools,
+    ui,
 )
 from veriloop.errors import VeriloopError
 
@@ -65,6 +66,7 @@ def root(
 app.command("design")(design.design)
 app.command("evolve")(evolve.evolve)
 app.command("doctor")(doctor.doctor)
+app.command("ui")(ui.ui)
 app.add_typer(bench.app, name="bench")
 app.add_typer(kb.app, name="kb")
 app.add_typer(sandbox.app, name="sandbox")

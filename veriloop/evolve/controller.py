@@ -265,6 +265,7 @@ class Controller:
                 lessons=self.lessons,
                 diff_based=self.diff_based,
                 temperature=self.opt.temperature,
+                notes=self.db.notes(),
             )
             backend = self.backends[backend_name]
             if getattr(backend, "model", "") == "offline":

@@ -75,7 +75,11 @@ CREATE TABLE IF NOT EXISTS members(
   since_iteration INTEGER NOT NULL,
   PRIMARY KEY(program_id, island)
 );
+CREATE TABLE IF NOT EXISTS notes(seq INTEGER PRIMARY KEY, text TEXT NOT NULL, created REAL NOT NULL);
 """
+
+NOTES_IN_PROMPT = 5
+"""How many of the latest steering notes (typed into `veriloop ui`) the next prompts carry."""
 
 
 _PCOLS = (
@@ -237,6 +241,11 @@ class ProgramDatabase:
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
             self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    def notes(self) -> list[str]:
+        """The latest steering notes, oldest first (see `add_note`)."""
+        with self._lock:
+            return latest_notes(self.conn)
 
     def done_iterations(self) -> set[int]:
         return {r[0] for r in self.conn.execute("SELECT iteration FROM iterations").fetchall()}
@@ -539,6 +548,36 @@ class ProgramDatabase:
             "best_id": self.best_id,
             "cells": sum(len(i.grid) for i in self.islands),
         }
+
+
+def latest_notes(conn: sqlite3.Connection, k: int = NOTES_IN_PROMPT) -> list[str]:
+    try:
+        rows = conn.execute("SELECT text FROM notes ORDER BY seq DESC LIMIT ?", (k,)).fetchall()
+    except sqlite3.OperationalError:  # a database written before notes existed
+        return []
+    return [r[0] for r in reversed(rows)]
+
+
+def add_note(path: Path, text: str) -> dict[str, Any]:
+    """Record a person's steering note in a run's program database (another process may be running the
+    run: WAL lets this write go in beside it); the run's next prompts carry it."""
+    text = text.strip()
+    if not text:
+        raise StoreError("A steering note cannot be empty.")
+    try:
+        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS notes("
+                "seq INTEGER PRIMARY KEY, text TEXT NOT NULL, created REAL NOT NULL)"
+            )
+            now = time.time()
+            cur = conn.execute("INSERT INTO notes(text, created) VALUES(?, ?)", (text, now))
+            return {"seq": cur.lastrowid, "text": text, "created": now}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"Could not record the note in {path}: {exc}.") from None
 
 
 def _row(r: tuple[Any, ...]) -> ProgramRow:

@@ -78,6 +78,7 @@ def build_request(
     lessons: list[str],
     diff_based: bool,
     temperature: float = 0.7,
+    notes: list[str] | None = None,
 ) -> CompletionRequest:
     """One evolve request: messages for network models, the same data in `context` for offline."""
     score = f"{parent.combined_score:.6g}" if parent.combined_score is not None else "n/a"
@@ -95,6 +96,8 @@ def build_request(
         "lessons": "\n".join(f"- {x}" for x in lessons) if lessons else "(none)",
     }
     user = templates.render("diff_user.tmpl" if diff_based else "rewrite_user.tmpl", values)
+    if notes:  # steering notes typed into `veriloop ui` by the person watching the run
+        user += "\n\n## Notes from the person steering this run\n" + "\n".join(f"- {n}" for n in notes)
     system = templates.render("system.tmpl", values)
     return CompletionRequest(
         messages=[Message(role="system", content=system), Message(role="user", content=user)],
@@ -109,6 +112,7 @@ def build_request(
             "iteration": iteration,
             "parent_metrics": json.loads(json.dumps(parent.metrics)),
             "max_edits": 2,
+            "notes": list(notes or []),
         },
     )
 
