@@ -36,6 +36,11 @@ class BackendConfig(BaseModel):
     cassette: str | None = None
     """For kind=replay: the JSONL cassette to answer from."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    max_tokens: dict[str, int] = Field(default_factory=dict)
+    """Reply caps for this backend by task ("design.testbench") or agent ("testbench"); they win
+    over the top-level [max_tokens] table and the defaults in veriloop.llm.caps."""
+    context_tokens: int | None = Field(default=None, ge=256)
+    """The server's context window (e.g. llama.cpp's --ctx-size), when known; reported in errors."""
 
     def api_key(self) -> str | None:
         """The key, read from the environment at call time (never stored)."""
@@ -96,6 +101,10 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    max_tokens: dict[str, int] = Field(default_factory=dict)
+    """Reply caps (max_tokens sent with every request) by agent or task: planner, architect,
+    generator, fix, testbench, evolve, single_shot (or a task name such as "design.testbench").
+    Unset ones use the defaults in veriloop.llm.caps."""
     record: str | None = None
     """Append every LLM exchange of this invocation to this JSONL cassette (replay it with
     `--backend replay:PATH`)."""

@@ -11,6 +11,7 @@ from typing import Any
 from veriloop.agents.state import DesignState, EntryKind, Spend, TranscriptEntry
 from veriloop.config import Settings, load_settings
 from veriloop.errors import BudgetExhausted
+from veriloop.llm.caps import is_cut_off, reply_cap, retry_sampling
 from veriloop.llm.contract import Completion, CompletionRequest, LLMBackend, Message, ToolSpec
 
 ProgressFn = Callable[[str, int, str], None]
@@ -107,6 +108,13 @@ class Turn:
         self.seed = state.get("seed")
         self.backend_name = (state.get("backends") or {}).get(agent) or deps.settings.default_backend
         self.entries: list[dict[str, Any]] = []
+        self._last_reply: dict[str, str] = {}
+        self.same_in_a_row: dict[str, int] = {}
+        """Per request thread (task/module): how many consecutive replies equalled the one before."""
+        self.repeats = 0
+        """Replies this turn that were identical to the previous reply of the same thread."""
+        self.cut_offs = 0
+        """Replies this turn that stopped at max_tokens (finish_reason=length)."""
 
     def note(self, kind: EntryKind, text: str, **extra: Any) -> None:
         entry = TranscriptEntry(
@@ -131,20 +139,28 @@ class Turn:
         tools: list[ToolSpec] | None = None,
         max_tokens: int | None = None,
         record_prompt: bool = True,
+        retry: int = 0,
     ) -> Completion:
+        """One call. `retry` > 0 marks a retry after a failed reply: it runs warmer with another seed
+        (see veriloop.llm.caps.retry_sampling), so it is never the identical request again."""
         if self.over_budget():
             raise BudgetExhausted(f"The dollar budget (${float(self.budget or 0):.4f}) is spent.")
         backend = self.deps.backend(self.backend_name)
         sample = int(context.get("sample", 0) or 0)
-        # Candidate samples differ by seed and run warmer than the first one.
+        # Candidate samples differ by seed and run warmer than the first one; retries step further.
+        temperature, seed = retry_sampling(
+            0.2 if sample == 0 else 0.8, None if self.seed is None else self.seed + sample, retry
+        )
+        if max_tokens is None:
+            max_tokens = reply_cap(task, self.deps.settings.max_tokens)
         req = CompletionRequest(
             messages=messages,
             tools=tools or [],
             task=task,
             context=context,
-            seed=None if self.seed is None else self.seed + sample,
+            seed=seed,
             max_tokens=max_tokens,
-            temperature=0.2 if sample == 0 else 0.8,
+            temperature=temperature,
         )
         if record_prompt and messages:
             self.note("prompt", messages[-1].content or "", backend=self.backend_name)
@@ -165,7 +181,24 @@ class Turn:
             tokens=comp.prompt_tokens + comp.completion_tokens,
             usd=comp.cost_usd,
         )
+        thread = f"{task}/{context.get('module', '')}/{sample}"
+        if comp.text and not comp.tool_calls and self._last_reply.get(thread) == comp.text:
+            self.repeats += 1
+            row = self.same_in_a_row[thread] = self.same_in_a_row.get(thread, 0) + 1
+            self.note("failure", f"identical to the previous reply ({row + 1} in a row)")
+        else:
+            self.same_in_a_row[thread] = 0
+        if comp.text and not comp.tool_calls:
+            self._last_reply[thread] = comp.text
+        if is_cut_off(comp):
+            self.cut_offs += 1
+            self.note("failure", f"reply cut off at the max_tokens cap ({max_tokens}; finish_reason=length)")
         return comp
+
+    def repeated(self, task: str, context: dict[str, Any]) -> int:
+        """How many consecutive replies of this thread equalled the one before (0: the last one was new)."""
+        sample = int(context.get("sample", 0) or 0)
+        return self.same_in_a_row.get(f"{task}/{context.get('module', '')}/{sample}", 0)
 
     def updates(self) -> dict[str, Any]:
         return {"spend": self.spend.model_dump(mode="json"), "transcript": self.entries}

@@ -6,11 +6,13 @@ import asyncio
 from typing import Any
 
 from veriloop.agents import eda
-from veriloop.agents.codeparse import extract_modules
+from veriloop.agents.codeparse import extract_modules, instantiated_modules
 from veriloop.agents.deps import Turn, clip, deps_from
 from veriloop.agents.state import Architecture, DesignState, Plan
 from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.llm.caps import cut_off_note, is_cut_off
 from veriloop.llm.contract import Message, ToolCall, ToolSpec
+from veriloop.tools import vsource
 
 SYSTEM = """You are the RTL generator agent of veriloop. You write synthesizable Verilog-2005 \
 (SystemVerilog is accepted by the tools) for one module at a time.
@@ -78,6 +80,10 @@ def _tool_result(call: ToolCall, others: dict[str, str], top: str) -> str:
     return f"error: unknown tool {call.name!r}; available: lint, compile"
 
 
+MAX_CUT_OFF_RETRIES = 2
+"""Retries after a reply cut off at max_tokens, per module; after that the module is given up."""
+
+
 async def write_module(
     turn: Turn,
     messages: list[Message],
@@ -88,15 +94,32 @@ async def write_module(
     task: str,
     context: dict[str, Any],
 ) -> dict[str, str]:
-    """The inner loop: ask, run tool calls, parse code, lint, feed errors back; at most max_steps calls."""
+    """The inner loop: ask, run tool calls, parse code, lint, feed errors back; at most max_steps calls.
+
+    A reply cut off at max_tokens is never parsed nor sent back: the request is asked again, shorter
+    (at most MAX_CUT_OFF_RETRIES times). Modules outside the requested ones' instantiation closure
+    are dropped. A reply identical to the previous one does not get the same lint error again: the
+    retry names the failure and runs warmer; a third identical reply ends the loop.
+    """
     got: dict[str, str] = {}
+    base = list(messages)
+    roots = list(want) or [top]
+    retry = 0
+    cut_offs = 0
+    last_error = ""
     for step in range(max_steps):
         try:
             comp = await turn.complete(
-                messages, task=task, context=context | {"step": step}, tools=TOOLS, record_prompt=(step == 0)
+                messages,
+                task=task,
+                context=context | {"step": step},
+                tools=TOOLS,
+                record_prompt=(step == 0),
+                retry=retry,
             )
         except MalformedReply as exc:
             turn.note("failure", f"backend reply unusable: {exc.message}")
+            retry += 1
             continue
         if comp.tool_calls:
             messages.append(Message(role="assistant", content=comp.text or None, tool_calls=comp.tool_calls))
@@ -108,21 +131,56 @@ async def write_module(
                 )
             continue
         mods = design_modules(extract_modules(comp.text))
+        if is_cut_off(comp) and not all(r in mods for r in roots):
+            cut_offs += 1
+            turn.note("failure", f"reply cut off at max_tokens ({comp.completion_tokens} tokens); discarded")
+            if cut_offs > MAX_CUT_OFF_RETRIES:
+                turn.note("failure", f"still cut off after {MAX_CUT_OFF_RETRIES} shorter retries; giving up")
+                break
+            what = "the complete module " + ", ".join(f"`{r}`" for r in roots)
+            messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, what))]
+            retry += 1
+            continue
+        mods, dropped = requested_closure(mods, roots, known)
+        if dropped:
+            turn.note("decision", "dropped module(s) nobody asked for: " + ", ".join(dropped))
+        if last_error and turn.repeated(task, context) > 0:
+            if turn.repeated(task, context) >= 2:
+                turn.note("failure", "the same reply three times in a row; stopping this module's loop")
+                break
+            turn.note("failure", "the reply did not change; the same error is not fed back again")
+            messages = [
+                *base,
+                Message(
+                    role="user",
+                    content="Your previous answer was rejected with this error:\n"
+                    + clip(last_error, 1500)
+                    + "\nYou sent the same code again. Write a DIFFERENT, corrected version.",
+                ),
+            ]
+            retry += 1
+            continue
         messages.append(Message(role="assistant", content=comp.text or ""))
         if not mods:
             turn.note("failure", "reply contained no Verilog module")
+            last_error = "the reply contained no Verilog module"
             messages.append(
                 Message(
                     role="user",
                     content="Your reply contained no Verilog module. Answer with "
-                    f"the complete module {', '.join(want)} in a ```verilog block.",
+                    f"the complete module {', '.join(roots)} in a ```verilog block.",
                 )
             )
+            retry += 1
             continue
-        got.update(mods)
-        missing = [w for w in want if w not in got]
-        if missing:
-            turn.note("failure", f"reply did not define module(s) {', '.join(missing)}")
+        missing = [w for w in want if w not in got and w not in mods]
+        if missing:  # a module nobody asked for is not kept beside the one that was
+            turn.note(
+                "failure",
+                f"reply did not define module(s) {', '.join(missing)}"
+                + (f" (it defined {', '.join(mods)}; not kept)" if mods else ""),
+            )
+            last_error = f"the module must be named exactly `{missing[0]}`"
             messages.append(
                 Message(
                     role="user",
@@ -130,7 +188,9 @@ async def write_module(
                     f"`{missing[0]}`. Answer with the complete module.",
                 )
             )
+            retry += 1
             continue
+        got.update(mods)
         report = await asyncio.to_thread(eda.lint, {**known, **got}, top if top in {**known, **got} else None)
         if report.ok:
             turn.note(
@@ -138,19 +198,46 @@ async def write_module(
             )
             return got
         turn.note("tool", f"lint: {clip(report.text(), 1500)}")
+        last_error = "Verilator lint reports errors:\n" + clip(report.text(), 3000)
         messages.append(
             Message(
                 role="user",
-                content="Verilator lint reports errors:\n"
-                + clip(report.text(), 3000)
-                + "\nFix them and answer with the complete corrected module(s).",
+                content=last_error + "\nFix them and answer with the complete corrected module(s).",
             )
         )
+        retry += 1
     if got:
         turn.note(
             "failure", f"step budget ({max_steps}) spent; keeping the last code, which is not lint clean"
         )
     return got
+
+
+def requested_closure(
+    mods: dict[str, str], roots: list[str], known: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Keep the modules reachable by instantiation from `roots` (through `known` ones too); drop the rest.
+
+    A reply that defines none of the roots keeps everything (the caller reports the missing name).
+    Instantiations are read with the parser (veriloop.tools.vsource).
+    """
+    pool = {**known, **mods}
+    if not any(r in pool for r in roots):
+        return mods, []
+    keep: set[str] = set()
+    todo = [r for r in roots if r in pool]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        try:
+            used = vsource.read(pool[name], f"{name}.sv").instantiated
+        except Exception:  # noqa: BLE001 - an unparsable module keeps its parser-free fallback
+            used = instantiated_modules(pool[name])
+        todo.extend(u for u in used if u in pool and u not in keep)
+    kept = {n: src for n, src in mods.items() if n in keep}
+    return kept, [n for n in mods if n not in keep]
 
 
 def design_modules(mods: dict[str, str]) -> dict[str, str]:
@@ -259,9 +346,19 @@ async def generator_node(state: DesignState, runtime: Any = None) -> dict[str, A
                 turn.note("decision", f"{len(candidates)} distinct candidates for the verifier to grade")
             else:
                 candidates = []
+        elif _last_category(state) == "tb_error":
+            # The verifier failed, not the design: leave the design alone; the verifier tries again.
+            turn.note(
+                "decision",
+                "the last failure is the verifier's (no compiling testbench), not evidence against the "
+                "design: design left unchanged",
+            )
         else:
             deps.say("generator", iteration, "fixing RTL with the verifier's evidence")
             evidence = state.get("feedback") or "(no evidence recorded)"
+            rtl, stray = requested_closure(rtl, [top], {})
+            if stray:
+                turn.note("decision", "dropped module(s) nobody asked for: " + ", ".join(stray))
             current = "\n".join(rtl.values())
             prompt = FIX_PROMPT.format(spec=state["spec"], top=top, evidence=evidence, rtl=current)
             prompt += _lessons_for(deps, turn, evidence)
@@ -293,6 +390,11 @@ async def generator_node(state: DesignState, runtime: Any = None) -> dict[str, A
         }
     deps.say("generator", iteration, f"{len(rtl)} module(s) written")
     return {**turn.updates(), "rtl": _ordered(rtl, arch, top), "candidates": candidates}
+
+
+def _last_category(state: DesignState) -> str:
+    verdicts = state.get("verdicts") or []
+    return str(verdicts[-1].get("category", "")) if verdicts and isinstance(verdicts[-1], dict) else ""
 
 
 def _lessons_for(deps: Any, turn: Turn, evidence: str) -> str:

@@ -12,6 +12,7 @@ from veriloop.agents.deps import Turn, clip, deps_from
 from veriloop.agents.rtl_generator import design_source
 from veriloop.agents.state import DesignState, Plan, Verdict
 from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.llm.caps import cut_off_note, is_cut_off
 from veriloop.llm.contract import Message
 from veriloop.tools import vsource
 
@@ -118,7 +119,14 @@ def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
     )
 
 
-async def _write_testbench(turn: Turn, state: DesignState, source: str, top: str, max_steps: int) -> str:
+MAX_CUT_OFF_RETRIES = 2
+_TB_WHAT = "the complete self-checking testbench `tb` (a compact one: at most ~80 lines)"
+
+
+async def _write_testbench(
+    turn: Turn, state: DesignState, source: str, top: str, max_steps: int
+) -> tuple[str, str]:
+    """The agents' testbench, or ("", why not) after a bounded number of tries."""
     plan = Plan.model_validate(state.get("plan") or {})
     vplan = (
         "\n".join(f"- {v}" for v in plan.verification_plan + plan.acceptance) or "- exercise every behaviour"
@@ -136,18 +144,55 @@ async def _write_testbench(turn: Turn, state: DesignState, source: str, top: str
         "plan": plan.model_dump(mode="json"),
         "header": module_header(source, top),
     }
+    base = list(messages)
+    retry = 0
+    cut_offs = 0
+    last_error = ""
+    why = "no reply contained a testbench module `tb`"
     for step in range(max(1, min(max_steps, 3))):
         try:
             comp = await turn.complete(
-                messages, task="design.testbench", context=context | {"step": step}, record_prompt=(step == 0)
+                messages,
+                task="design.testbench",
+                context=context | {"step": step},
+                record_prompt=(step == 0),
+                retry=retry,
             )
         except MalformedReply as exc:
             turn.note("failure", f"backend reply unusable: {exc.message}")
+            why = f"the backend's reply was unusable ({exc.message})"
+            retry += 1
             continue
+        retry += 1
         mods = extract_modules(comp.text)
+        if is_cut_off(comp) and "tb" not in mods:
+            # A prefix of a testbench is not "a reply without `tb`", and it is never sent back whole.
+            cut_offs += 1
+            why = (
+                f"{cut_offs} testbench repl{'y was' if cut_offs == 1 else 'ies were'} cut off at the "
+                f"max_tokens cap ({comp.completion_tokens} tokens) before `endmodule`"
+            )
+            turn.note("failure", f"testbench reply cut off at max_tokens ({comp.completion_tokens} tokens)")
+            if cut_offs > MAX_CUT_OFF_RETRIES:
+                break
+            messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, _TB_WHAT))]
+            continue
+        if last_error and turn.repeated("design.testbench", context) > 0:
+            turn.note("failure", "the testbench reply did not change; the same error is not fed back again")
+            messages = [
+                *base,
+                Message(
+                    role="user",
+                    content="Your previous testbench was rejected with this error:\n"
+                    + clip(last_error, 1500)
+                    + "\nYou sent the same testbench again. Write a DIFFERENT, corrected one.",
+                ),
+            ]
+            continue
         messages.append(Message(role="assistant", content=comp.text or ""))
         if "tb" not in mods:
             turn.note("failure", "reply contained no testbench module `tb`")
+            last_error = why = "the reply contained no testbench module `tb`"
             messages.append(
                 Message(
                     role="user",
@@ -158,17 +203,14 @@ async def _write_testbench(turn: Turn, state: DesignState, source: str, top: str
         tb = "\n".join(src for name, src in mods.items() if name not in split_modules(source))
         check = await asyncio.to_thread(eda.compile_check, {**split_modules(source), **mods}, "tb")
         if check.ok:
-            return tb
+            return tb, ""
         turn.note("tool", f"testbench compile: {clip(check.text(), 1200)}")
+        last_error = "The testbench does not compile with the design:\n" + clip(check.text(), 2500)
+        why = "the testbench did not compile: " + (check.text().strip().splitlines() or ["?"])[0][:200]
         messages.append(
-            Message(
-                role="user",
-                content="The testbench does not compile with the design:\n"
-                + clip(check.text(), 2500)
-                + "\nAnswer with the corrected complete testbench.",
-            )
+            Message(role="user", content=last_error + "\nAnswer with the corrected complete testbench.")
         )
-    return ""
+    return "", why
 
 
 async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
@@ -195,8 +237,21 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
         return _finish(turn, state, verdict, out)
     tb = state.get("tb") or ""
     if not tb and mode == "self-verified":
+        # A design that does not lint gets its own error back first: no testbench is written for it.
+        lint = await asyncio.to_thread(eda.lint, rtl, top)
+        if not lint.ok:
+            verdict = Verdict(
+                iteration=iteration,
+                passed=False,
+                category="syntax",
+                mode=mode,
+                summary="The design does not pass Verilator lint; no testbench was written for it yet.",
+                log_excerpt=clip(lint.text(), 2500),
+            )
+            turn.note("tool", f"lint before the testbench: {clip(lint.text(), 1200)}")
+            return _finish(turn, state, verdict, out)
         try:
-            tb = await _write_testbench(turn, state, source, top, int(state.get("max_steps", 4)))
+            tb, why = await _write_testbench(turn, state, source, top, int(state.get("max_steps", 4)))
         except BudgetExhausted as exc:
             turn.note("decision", f"stop: {exc.message}")
             return {**turn.updates(), "decision": "budget", "reason": exc.message}
@@ -206,7 +261,8 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
                 passed=False,
                 category="tb_error",
                 mode=mode,
-                summary="The verifier could not produce a compiling self-checking testbench.",
+                summary="The verifier could not produce a compiling self-checking testbench "
+                f"({why}). This is the verifier's failure, not evidence of a bug in the design.",
             )
             return _finish(turn, state, verdict, out)
         offline = turn.deps.settings.backend(turn.backend_name).kind == "offline"

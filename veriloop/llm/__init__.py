@@ -48,6 +48,8 @@ def get_backend(
     """
     name = name or settings.default_backend
     cfg = settings.backend(name)
+    if settings.max_tokens:
+        cfg = cfg.model_copy(update={"max_tokens": {**settings.max_tokens, **cfg.max_tokens}})
     backend = backend_from_config(name, cfg, ledger=ledger)
     record = record if record is not None else settings.record
     if record is not None and cfg.kind != "replay":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import weakref
 from decimal import Decimal
@@ -22,6 +23,7 @@ from veriloop.errors import (
     MalformedReply,
     ModelNotFound,
 )
+from veriloop.llm.caps import reply_cap
 from veriloop.llm.contract import Completion, CompletionRequest, LLMBackend, Message, ToolCall, ToolSpec
 from veriloop.llm.ledger import UsageLedger, cost_of
 from veriloop.llm.limiter import shared_limiter
@@ -35,7 +37,30 @@ _CONTEXT_MARKERS = (
     "too many tokens",
     "prompt is too long",
     "input is too long",
+    "exceeds the available context size",
+    "exceed_context_size",
 )
+# (prompt tokens, context tokens) in the wordings of llama.cpp, vLLM and OpenAI.
+_CONTEXT_NUMBERS = (
+    # llama.cpp: "request (1047 tokens) exceeds the available context size (1024 tokens)"
+    re.compile(r"request \((\d+) tokens?\) exceeds the available context size \((\d+) tokens?\)", re.I),
+    # vLLM / OpenAI: "maximum context length is 8192 tokens. However, you requested / your messages
+    # resulted in 9000 tokens"
+    re.compile(
+        r"maximum context length is (\d+) tokens?.*?(?:requested|resulted in) (\d+) tokens?", re.I | re.S
+    ),
+)
+
+
+def context_overflow_numbers(message: str) -> tuple[int, int] | None:
+    """(prompt tokens, context tokens) named by a server's context-overflow message, if it names them."""
+    m = _CONTEXT_NUMBERS[0].search(message)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    m = _CONTEXT_NUMBERS[1].search(message)
+    if m:
+        return int(m.group(2)), int(m.group(1))
+    return None
 
 
 class _Retryable(Exception):
@@ -172,14 +197,14 @@ class OpenAIBackend(LLMBackend):
         kw: dict[str, Any] = {"model": self.model, "messages": [message_to_openai(m) for m in req.messages]}
         if req.tools:
             kw["tools"] = [tool_to_openai(t) for t in req.tools]
+        # Every request carries a reply cap: the caller's, else the configured/default one of its task.
+        cap = req.max_tokens if req.max_tokens is not None else reply_cap(req.task, self.cfg.max_tokens)
         if self.cfg.reasoning:
-            if req.max_tokens is not None:
-                kw["max_completion_tokens"] = req.max_tokens
+            kw["max_completion_tokens"] = cap
         else:
             if req.temperature is not None:
                 kw["temperature"] = req.temperature
-            if req.max_tokens is not None:
-                kw["max_tokens"] = req.max_tokens
+            kw["max_tokens"] = cap
         if req.seed is not None:
             kw["seed"] = req.seed
         if req.stop:
@@ -315,9 +340,17 @@ class OpenAIBackend(LLMBackend):
             )
         text = f"{exc.code or ''} {server_msg}".lower()
         if status == 413 or any(marker in text for marker in _CONTEXT_MARKERS):
+            numbers = context_overflow_numbers(server_msg)
+            size = (
+                f" ({numbers[0]} prompt tokens; the context holds {numbers[1]})"
+                if numbers
+                else (f" (the context holds {self.cfg.context_tokens})" if self.cfg.context_tokens else "")
+            )
             raise ContextTooLong(
-                f"The request to backend '{self.name}' exceeds the context window of model {self.model}.",
-                hint=f"Shorten the prompt or use a model with a longer context. Server said: {server_msg}",
+                f"The request to backend '{self.name}' exceeds the context window of model "
+                f"{self.model}{size}.",
+                hint="Shorten the prompt, lower max_tokens, or start the server with a larger context "
+                f"(llama.cpp: --ctx-size). Server said: {server_msg}",
             )
         if status == 404:
             raise ModelNotFound(
