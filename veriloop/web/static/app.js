@@ -153,8 +153,8 @@ function scoreChart(progs, F) {
   const X = it => L + (W - L - 8) * it / maxIt, Y = s => 8 + (H - B - 8) * (1 - (s - lo) / (hi - lo));
   const islands = [...new Set(progs.map(p => p[F.island]))].sort((a, b) => a - b);
   let dots = "", lines = "";
-  for (const p of pts) dots += `<circle cx="${X(p[F.iteration]).toFixed(1)}" cy="${Y(p[F.score]).toFixed(1)}" r="1.8"
-    fill="${ISLAND_COLORS[p[F.island] % 8]}" opacity="0.35"/>`;
+  for (const p of pts) dots += `<circle cx="${X(p[F.iteration]).toFixed(1)}" cy="${Y(p[F.score]).toFixed(1)}" r="3"
+    fill="${ISLAND_COLORS[p[F.island] % 8]}" opacity="0.5"/>`;
   for (const isl of islands) {
     let best = null, d = "";
     for (const p of pts) {
