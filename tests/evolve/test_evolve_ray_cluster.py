@@ -27,9 +27,12 @@ from .helpers_evolve import copy_problem, db_rows
 from .ray_cluster import LocalCluster, can_unshare
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.skipif(
-    not can_unshare(), reason="needs root and unshare(1) for a node in its own mount namespace"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not can_unshare(), reason="needs root and unshare(1) for a node in its own mount namespace"
+    ),
+]
 
 VERILOOP = str(Path(sys.executable).with_name("veriloop"))
 DRIVER_TIMEOUT_S = 300
