@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from veriloop.agents.codeparse import extract_json
@@ -15,7 +16,8 @@ choose the micro-architecture. Answer with ONE JSON object in a ```json fenced b
   "order": module names in dependency order (leaves first, the top last),
   "choices": [{"decision": "...", "reason": "..."}] (state encoding, reset style, pipelining, \
 counter width, handshakes...).
-Use the retrieved designs and lessons below when they apply and say so in a reason."""
+Retrieved designs are examples from OTHER designs: use an idea from one only when it applies, say so \
+in a reason, and never take its module name or port names: the specification's names win."""
 
 PROMPT = """Specification:
 {spec}
@@ -23,7 +25,7 @@ PROMPT = """Specification:
 Plan:
 {plan}
 
-Retrieved material (cite by [n]):
+Retrieved material (examples from other designs, not this one; cite by [n]):
 {retrieved}
 Answer with the JSON object."""
 
@@ -66,8 +68,63 @@ def similar_library_design(spec: str) -> Citation | None:
     except Exception:  # noqa: BLE001 - the library is a helper, never a reason to fail
         return None
     return Citation(
-        source=f"designlib/{match.entry.name}", kind="design", score=float(match.score), text=rd.rtl[:1500]
+        source=f"designlib/{match.entry.name}",
+        kind="design",
+        score=float(match.score),
+        text=clip_lines(rd.rtl, 1500),
     )
+
+
+def clip_lines(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a line end (never mid-word), marked when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    if cut <= 0:
+        cut = text.rfind(" ", 0, limit)
+    return text[: max(cut, 0)].rstrip() + "\n// ... (rest of this example left out)\n"
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _port_names(ports: list[str]) -> set[str]:
+    """Names of port declarations such as "input [7:0] d" (the last identifier of each)."""
+    out: set[str] = set()
+    for p in ports:
+        words = [w for w in _WORD.findall(re.sub(r"\[[^\]]*\]", " ", p)) if w not in _DECL_WORDS]
+        if words:
+            out.add(words[-1])
+    return out
+
+
+_DECL_WORDS = {"input", "output", "inout", "wire", "reg", "logic", "signed", "unsigned", "var"}
+
+
+def related_to_spec(c: Citation, spec: str, plan: Plan | None = None) -> bool:
+    """Does a retrieved design fit this spec? Its module name is named in the spec, or at least
+    3/4 of its port names are the spec's own (the plan's top ports when it has them, else the spec's
+    words). Citations without a module (docs, lessons) always fit."""
+    if c.kind == "lesson":
+        return True
+    try:
+        from veriloop.tools import vsource
+
+        units = [u for u in vsource.read(c.text, "example.sv").units if u.kind in ("module", "macromodule")]
+    except Exception:  # noqa: BLE001 - an unreadable example is judged by its text alone
+        units = []
+    if not units:
+        return True
+    unit = units[0]
+    words = set(_WORD.findall(spec))
+    if unit.name in words:
+        return True
+    ports = set(unit.ports)
+    if not ports:
+        return True
+    top = next((m for m in (plan.modules if plan else []) if m.name == plan.top), None) if plan else None
+    ours = _port_names(top.ports) if top is not None and top.ports else words
+    return len(ports & ours) * 4 >= 3 * len(ports)
 
 
 def retrieve(deps: Deps, spec: str, k: int = 2) -> list[Citation]:
@@ -109,7 +166,10 @@ def _citation(hit: Any, kind: str) -> Citation:
         source = f"lesson/{getattr(prov, 'run_id', None) or 'manual'}"
         text = f"error: {getattr(lesson, 'error_text', '')}\nfix: {getattr(lesson, 'fix', '')}"
         return Citation(
-            source=source, kind="lesson", score=float(getattr(hit, "score", 0.0) or 0.0), text=text[:800]
+            source=source,
+            kind="lesson",
+            score=float(getattr(hit, "score", 0.0) or 0.0),
+            text=clip_lines(text, 800),
         )
     get = (
         (lambda k, d=None: hit.get(k, d)) if isinstance(hit, dict) else (lambda k, d=None: getattr(hit, k, d))
@@ -120,7 +180,7 @@ def _citation(hit: Any, kind: str) -> Citation:
         text = f"error: {get('error') or ''}\nfix: {get('fix')}"
     score = get("score") or 0.0
     return Citation(
-        source=str(source), kind=str(get("kind") or kind), score=float(score), text=str(text)[:800]
+        source=str(source), kind=str(get("kind") or kind), score=float(score), text=clip_lines(str(text), 800)
     )
 
 
@@ -131,6 +191,14 @@ async def architect_node(state: DesignState, runtime: Any = None) -> dict[str, A
     deps.say("architect", 0, "choosing the micro-architecture")
     plan = Plan.model_validate(state.get("plan") or {})
     citations = retrieve(deps, state["spec"])
+    unrelated = [c for c in citations if not related_to_spec(c, state["spec"], plan)]
+    if unrelated:
+        turn.note(
+            "retrieval",
+            "left out (their module/port names do not match the spec): "
+            + ", ".join(c.source for c in unrelated),
+        )
+        citations = [c for c in citations if c not in unrelated]
     if citations:
         turn.note(
             "retrieval",

@@ -21,7 +21,9 @@ Read the specification and answer with ONE JSON object in a ```json fenced block
   "reason": why not feasible ("" otherwise),
   "top": the top module name,
   "summary": one paragraph restating the behaviour precisely (reset kind, widths, edge cases),
-  "modules": [{"name", "purpose", "ports": ["input clk", "input [7:0] d", ...], "depends_on": []}],
+  "modules": [{"name", "purpose", "ports", "depends_on": []}] where "ports" lists one declaration \
+per port (direction, width, name) with the names and widths the specification gives; a clock or \
+reset port only when the specification has sequential behaviour,
   "interfaces": ["port or protocol descriptions"],
   "verification_plan": ["what the testbench must exercise"],
   "acceptance": ["checks that must pass before the design is done"].
@@ -59,6 +61,23 @@ def _normalise(plan: Plan, top: str | None) -> Plan:
                 depends_on=[m.name for m in plan.modules if m.name != plan.top],
             )
         ]
+    return plan
+
+
+_CLOCKED = re.compile(
+    r"\b(clk|clock|clocked|posedge|negedge|register(ed)?|flip-?flops?|sequential|cycles?)\b", re.I
+)
+_CLOCK_PORT = re.compile(r"\b(clk|clock|rst|reset|rst_n|resetn)\s*$")
+_COMBINATIONAL = re.compile(r"\bcombinational\b", re.I)
+
+
+def drop_unasked_clock(plan: Plan, spec: str) -> Plan:
+    """A spec that says it is combinational and never mentions a clock gets no clock/reset ports
+    (a small model copies example ports into its plan)."""
+    if not _COMBINATIONAL.search(spec) or _CLOCKED.search(spec):
+        return plan
+    for m in plan.modules:
+        m.ports = [p for p in m.ports if not _CLOCK_PORT.search(p.strip())]
     return plan
 
 
@@ -105,7 +124,7 @@ async def plan_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
         parsed = None
     if parsed is None:
         turn.note("failure", "planner reply had no usable JSON plan; using a one-module plan")
-    plan = _normalise(parsed or _fallback_plan(spec, top), top)
+    plan = drop_unasked_clock(_normalise(parsed or _fallback_plan(spec, top), top), spec)
     if not plan.feasible:
         reason = plan.reason or "the planner judged the spec infeasible"
         turn.note("decision", f"stop: {reason}")

@@ -285,7 +285,10 @@ async def _first_pass(
     """Write every module level by level; the modules of one level are independent and written in parallel."""
     choices = "\n".join(f"- {c.decision} ({c.reason})" for c in arch.choices) or "- (none given)"
     retrieved = "".join(
-        f"Reference [{c.source}]:\n{c.text}\n\n" for c in arch.citations if c.kind != "lesson"
+        f"Reference [{c.source}] (an example, not this design: ideas only; keep this spec's names):\n"
+        f"{c.text}\n\n"
+        for c in arch.citations
+        if c.kind != "lesson"
     )
     retrieved += "".join(f"Lesson [{c.source}]:\n{c.text}\n\n" for c in arch.citations if c.kind == "lesson")
     rtl: dict[str, str] = {}

@@ -121,6 +121,13 @@ def _apply_one(lines: list[str], search: str, replace: str, res: EditResult) -> 
         res.failed += 1
         res.messages.append("A SEARCH section was empty.")
         return None
+    if _is_placeholder(s_lines):
+        res.failed += 1
+        res.messages.append(
+            "A SEARCH section is the instructions' placeholder text, not lines of the program; "
+            "copy the program's own lines."
+        )
+        return None
     blocks = find_blocks("\n".join(lines))
     for exact in (True, False):
         spans = _line_spans(lines, s_lines, exact)
@@ -142,7 +149,22 @@ def _apply_one(lines: list[str], search: str, replace: str, res: EditResult) -> 
     res.failed += 1
     first = next((ln.strip() for ln in s_lines if ln.strip()), "")
     res.messages.append(f"A SEARCH text starting {first[:60]!r} matched nothing.")
+    if first.startswith("("):
+        res.messages.append("Copy the program's lines bare, without a '(' in front of them.")
     return None
+
+
+_PLACEHOLDERS = (
+    "lines copied exactly from the current program",
+    "the new lines",
+    "lines of the current program",
+)
+
+
+def _is_placeholder(s_lines: list[str]) -> bool:
+    """A SEARCH text that is (a copy of) the prompt's description of what goes there."""
+    text = " ".join(ln.strip() for ln in s_lines if ln.strip()).strip("() ").lower()
+    return any(text.startswith(p) for p in _PLACEHOLDERS)
 
 
 def apply_diff(parent: str, text: str) -> EditResult:
