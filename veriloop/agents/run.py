@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from veriloop.agents.deps import Deps, ProgressFn
 from veriloop.agents.state import AGENTS, DesignState, Mode
 from veriloop.config import Settings
-from veriloop.errors import BackendAuthError, InputError, VeriloopError
+from veriloop.errors import BackendAuthError, BackendError, InputError, VeriloopError
 from veriloop.runstore import RunRecord, create_run, update_run
 
 AskFn = Callable[[dict[str, Any]], str]
@@ -358,6 +358,9 @@ async def drive(
             values: DesignState = snap.values  # type: ignore[assignment]
     except VeriloopError as err:
         update_run(record, status="failed", meta=record.meta | {"error": err.message})
+        # The user still gets the out dir and a report of what was done before the backend failed.
+        if isinstance(err, BackendError) and await _write_aborted(record, config, out_dir, err):
+            err.hint = ((err.hint + " ") if err.hint else "") + f"Partial outputs and report: {out_dir}"
         raise
     except (KeyboardInterrupt, asyncio.CancelledError):
         update_run(record, status="interrupted")
@@ -375,6 +378,25 @@ async def drive(
             pending=pending,
         )
     return finalize(record, settings, values, out_dir, deps)
+
+
+async def _write_aborted(record: RunRecord, config: dict[str, Any], out_dir: Path, err: BackendError) -> bool:
+    """Write the outputs of the last checkpoint with the backend's reason (best effort; True if written)."""
+    from veriloop.agents import eda
+    from veriloop.agents.graph import checkpointed_graph
+
+    try:
+        async with checkpointed_graph(record.dir) as graph:
+            snap = await graph.aget_state(config)
+        values: dict[str, Any] = dict(snap.values or {})
+        reason = f"aborted: the LLM backend failed: {err.message}"
+        if err.hint:
+            reason += f" ({err.hint})"
+        values.update(decision="backend_error", reason=reason)
+        write_outputs_safe(values, out_dir, eda.versions(), 0)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - the backend's error is the one the user must see
+        return False
+    return True
 
 
 def finalize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,14 @@ from veriloop.bench.extract import extract_code
 from veriloop.bench.problem import BenchProblem
 from veriloop.bench.prompts import messages
 from veriloop.bench.spec import IMPORTED, REFERENCE, RunSpec
-from veriloop.errors import BudgetExhausted, MalformedReply
+from veriloop.errors import (
+    BackendAuthError,
+    BackendError,
+    BackendUnreachable,
+    BudgetExhausted,
+    MalformedReply,
+    ModelNotFound,
+)
 from veriloop.llm.contract import CompletionRequest, LLMBackend
 
 
@@ -62,11 +70,35 @@ async def single_shot(problem: BenchProblem, backend: LLMBackend, temperature: f
     except MalformedReply as exc:
         return Candidate(category="no_code", detail=f"garbled reply: {exc.message}", calls=1,
                          model=model, mode="single-shot")
+    except BackendError as exc:
+        if isinstance(exc, _EVERY_SAMPLE):
+            raise
+        return Candidate(category="backend_error", detail=backend_reason(exc), calls=1, model=model,
+                         mode="single-shot")
     ex = extract_code(comp.text, problem.top, problem.interface, problem.reserved_modules)
     return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
                      prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
                      cost_usd=comp.cost_usd, llm_latency_s=comp.latency_s, calls=1,
                      model=comp.model or model, mode="single-shot")
+
+
+_EVERY_SAMPLE = (BackendAuthError, ModelNotFound, BackendUnreachable)
+
+
+def backend_reason(exc: BackendError) -> str:
+    """The error with the server's own words (they travel in the hint)."""
+    return (exc.message + (f" {exc.hint}" if exc.hint else ""))[:800]
+
+
+def _spent(out_dir: Path) -> dict[str, Any]:
+    """Calls and tokens recorded in a design run's report.json (zeros when there is none)."""
+    try:
+        rep = json.loads((Path(out_dir) / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(prompt_tokens=int(rep.get("prompt_tokens", 0) or 0),
+                completion_tokens=int(rep.get("completion_tokens", 0) or 0),
+                cost_usd=float(rep.get("usd", 0.0) or 0.0), calls=int(rep.get("calls", 0) or 0))
 
 
 def _spec_text(problem: BenchProblem) -> str:
@@ -106,6 +138,12 @@ async def design_graph(problem: BenchProblem, settings: Any, backend: str, mode:
     except BudgetExhausted as exc:
         return Candidate(category="budget", detail=exc.message, mode=mode,
                          llm_latency_s=time.monotonic() - start)
+    except BackendError as exc:
+        if isinstance(exc, _EVERY_SAMPLE):
+            raise
+        # The aborted run wrote its report: keep the calls and tokens already spent with the reason.
+        return Candidate(category="backend_error", detail=backend_reason(exc), mode=mode,
+                         llm_latency_s=time.monotonic() - start, **_spent(out_dir))
     elapsed = time.monotonic() - start
     rep: dict[str, Any] = dict(getattr(result, "report", {}) or {})
     models = rep.get("models") or {}
