@@ -87,7 +87,44 @@ def _grade(source: str, tb: str, ref: str | None, rtl: dict[str, str], top: str)
     return eda.grade(source, tb, _grade_ref(ref, rtl), golden=reference_as(ref, top) if ref else None)
 
 
-def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
+_FILE_LINE = re.compile(r"\bdesign\.sv:(\d+)")
+_ERROR = re.compile(r"\berror\b", re.I)
+
+
+def user_log(log: str, rtl: dict[str, str] | None) -> str:
+    """A grader log as the user reads it: `design.sv:N` (the grader's combined file) becomes the
+    module's own file and line (`mux.sv:3`, as written to the out dir), repeated lines are dropped
+    and error lines come before everything else (warnings, tool chatter)."""
+    spans: list[tuple[int, int, str]] = []
+    if rtl:
+        line = 1
+        for name, src in rtl.items():  # design_source joins the modules with one newline
+            n = src.count("\n") + (0 if src.endswith("\n") else 1)
+            spans.append((line, line + n - 1, name))
+            line += n + (1 if src.endswith("\n") else 0)
+
+    def where(m: re.Match[str]) -> str:
+        at = int(m.group(1))
+        for first, last, name in spans:
+            if first <= at <= last:
+                return f"{name}.sv:{at - first + 1}"
+        return m.group(0)
+
+    seen: set[str] = set()
+    errors: list[str] = []
+    rest: list[str] = []
+    for raw in (log or "").splitlines():
+        text = _FILE_LINE.sub(where, raw.rstrip())
+        if not text.strip() or text in seen:
+            continue
+        seen.add(text)
+        (errors if _ERROR.search(text) else rest).append(text)
+    return "\n".join(errors + rest)
+
+
+def _verdict_from_grade(
+    iteration: int, mode: str, grade: eda.Grade, rtl: dict[str, str] | None = None
+) -> Verdict:
     hints = grade.hints or [
         f"output '{m.group(1)}' has {m.group(2)} mismatches; first at time {m.group(3)}"
         for m in _HINT.finditer(grade.log)
@@ -114,7 +151,7 @@ def _verdict_from_grade(iteration: int, mode: str, grade: eda.Grade) -> Verdict:
         samples=grade.samples,
         first_mismatch=first[:300],
         hints=hints[:8],
-        log_excerpt=clip(grade.log_tail, 2500),
+        log_excerpt=clip(user_log(grade.log_tail if grade.category != "syntax" else grade.log, rtl), 2500),
         summary=summary,
     )
 
@@ -290,7 +327,7 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
     else:
         grade = await asyncio.to_thread(_grade, source, tb, ref, rtl, top)
     out["candidates"] = []
-    verdict = _verdict_from_grade(iteration, mode, grade)
+    verdict = _verdict_from_grade(iteration, mode, grade, rtl)
     turn.note("tool", f"simulation: {verdict.category}, mismatches {verdict.mismatches} in {verdict.samples}")
     if mode == "self-verified" and state.get("tb_source") != "user":
         if grade.category == "no_summary":
