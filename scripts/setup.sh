@@ -54,10 +54,18 @@ if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; t
   echo "setup: veriloop needs Python 3.11 or newer ($PY is older)." >&2
   exit 1
 fi
-if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 \
-    && ! setpriv --reuid=65534 --regid=65534 --clear-groups .venv/bin/python -c '' 2>/dev/null; then
+as_sandbox_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" -eq 0 ] && [ ! -L .venv ] && ! as_sandbox_user test -r "$PWD/pyproject.toml" 2>/dev/null; then
+  # A checkout the sandbox user cannot reach (e.g. under /root): keep the venv where it can.
+  home=/var/lib/veriloop/venv-$(printf '%s' "$PWD" | sha256sum | cut -c1-16)
+  echo "setup: $PWD is private to root; the venv lives in $home (.venv links to it)"
+  mkdir -p "$home" && chmod 755 /var/lib/veriloop "$home"
+  rm -rf .venv && ln -s "$home" .venv
+fi
+if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] \
+    && ! as_sandbox_user "$(readlink -f .venv)/bin/python" -c '' 2>/dev/null; then
   echo "setup: .venv's Python is not readable by the sandbox user (uid 65534); recreating it from $PY"
-  rm -rf .venv
+  if [ -L .venv ]; then find "$(readlink -f .venv)" -mindepth 1 -delete; else rm -rf .venv; fi
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

@@ -184,7 +184,9 @@ def system_binds() -> tuple[str, ...]:
             if path in seen or path.startswith("/usr/") or path == "/usr":
                 continue
             seen.add(path)
-            args += ["--ro-bind", path, path]
+            # Bound from its real path: a venv reached through a link (setup.sh links .venv to a
+            # readable place when the checkout is private) is then found at the path Python uses.
+            args += ["--ro-bind", os.path.realpath(path), path]
     # The interpreter may be a symlink chain out of the venv (pyenv, uv): bind its real file too.
     real_exe = os.path.realpath(sys.executable)
     if not any(real_exe.startswith(p.rstrip("/") + "/") for p in seen) and not real_exe.startswith("/usr/"):
