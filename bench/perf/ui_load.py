@@ -117,8 +117,9 @@ def page_times(url: str, run_id: str, n: int, profile: Path) -> dict[str, float]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM), headless=True,
-                                                    args=ARGS, viewport={"width": 1400, "height": 1000})
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1400, "height": 1000})
         try:
             page = ctx.new_page()
             page.goto(url)  # warm the browser (static files, JS compile)

@@ -217,3 +217,37 @@ def test_off_loopback_needs_the_printed_token_and_loopback_refuses_foreign_hosts
         assert _get(local.base + "api/runs", Host="attacker.example") == 403
     finally:
         local.stop()
+
+
+def test_interactive_design_waiting_for_a_human_is_approved_from_the_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "ask" / "data"
+    data.mkdir(parents=True)
+    # no one at the terminal: the run stops at the plan approval, its question saved in the checkpoint
+    proc = veriloop(data, "design", SPEC, "--interactive")
+    proc.communicate(timeout=120)
+    (run_dir,) = (data / "runs").iterdir()
+    srv = UiServer(data)
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{srv.url}#/design/{run_dir.name}")
+        page.wait_for_selector("#design-question")
+        assert "approve_plan" in page.locator("#design-question h3").inner_text()
+        assert "Approve this plan?" in page.locator("#design-question").inner_text()
+        page.click("#answer-approve")
+        # the server continues the thread; the page follows it to the next question
+        page.wait_for_function("document.querySelector('#design-question h3')?.textContent"
+                               ".includes('approve_final')", timeout=90_000)
+        assert "Stop the run" not in page.locator("#design-question").inner_text()
+        page.click("#answer-approve")
+        page.wait_for_function("document.querySelector('#design-report')?.textContent.toLowerCase()"
+                               ".includes('verified')", timeout=90_000)
+        record = json.loads((run_dir / "run.json").read_text())
+        assert record["status"] == "done" and record["meta"]["verified"] is True
+        humans = page.locator("#design-steps summary").all_inner_texts()
+        assert sum("human" in h for h in humans) >= 2
+    finally:
+        page.close()
+        srv.stop()

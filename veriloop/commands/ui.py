@@ -29,4 +29,4 @@ def ui(
     typer.echo(f"runs under {settings.data_path / 'runs'}; Ctrl-C stops the server.", err=True)
     if token:
         typer.echo(f"token: {token} (requests without it get 401)", err=True)
-    serve(build_app(settings.data_path, token), sock)
+    serve(build_app(settings.data_path, token, settings), sock)

@@ -308,7 +308,11 @@ async def design_view(rec: RunRecord) -> dict[str, Any]:
     out["spend"] = v.get("spend") or {}
     out["decision"] = v.get("decision", "")
     out["next"] = list(snap.next) if snap is not None else []
-    out["waiting_for_human"] = bool(snap is not None and any(t.interrupts for t in snap.tasks))
+    pending = [i.value for t in snap.tasks for i in t.interrupts] if snap is not None else []
+    out["waiting_for_human"] = bool(pending)
+    out["pending"] = None
+    if pending:
+        out["pending"] = pending[0] if isinstance(pending[0], dict) else {"question": str(pending[0])}
     return out
 
 

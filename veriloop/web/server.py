@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -19,7 +20,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from veriloop import runstore
 from veriloop.errors import InputError, VeriloopError
+from veriloop.runstore import RunRecord
 from veriloop.web import data
 
 STATIC = Path(__file__).parent / "static"
@@ -110,9 +113,51 @@ def _error(exc: Exception) -> JSONResponse:
     return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
 
-def build_app(data_dir: Path, token: str | None = None) -> ASGIApp:
-    """The UI over the runs under `data_dir`; with `token`, every request must present it."""
+class Answers:
+    """Answers to design runs waiting at an `--interactive` interrupt: each continues the run's thread
+    in a background thread of this server (until it ends or waits again); one answer per run at a time."""
+
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self.running: set[str] = set()
+        self.errors: dict[str, str] = {}
+
+    def settings(self) -> Any:
+        if self._settings is None:
+            from veriloop.config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    def start(self, rec: RunRecord, answer: str) -> bool:
+        from veriloop.agents.runs import resume
+
+        with self._lock:
+            if rec.id in self.running:
+                return False
+            self.running.add(rec.id)
+            self.errors.pop(rec.id, None)
+        settings = self.settings()
+
+        def work() -> None:
+            try:  # this server's process owns the run while it continues
+                resume(runstore.update_run(rec, status="running"), settings, answer=answer)
+            except Exception as exc:  # shown on the page; the run record says what happened
+                self.errors[rec.id] = exc.message if isinstance(exc, VeriloopError) else repr(exc)
+            finally:
+                with self._lock:
+                    self.running.discard(rec.id)
+
+        threading.Thread(target=work, name=f"answer-{rec.id}", daemon=True).start()
+        return True
+
+
+def build_app(data_dir: Path, token: str | None = None, settings: Any = None) -> ASGIApp:
+    """The UI over the runs under `data_dir`; with `token`, every request must present it. `settings`
+    (loaded when first needed otherwise) is what an answered design run continues with."""
     data_dir = Path(data_dir)
+    answers = Answers(settings)
 
     async def threaded(fn: Callable[..., Any], *args: Any) -> Response:
         try:
@@ -127,7 +172,16 @@ def build_app(data_dir: Path, token: str | None = None) -> ASGIApp:
         return await threaded(data.runs_list, data_dir, request.query_params.get("kind") or None)
 
     async def status(request: Request) -> Response:
-        return await threaded(data.run_status, data_dir, request.path_params["run_id"])
+        rid = request.path_params["run_id"]
+
+        def read() -> dict[str, Any]:
+            out = data.run_status(data_dir, rid)
+            if out["kind"] == "design":
+                out["answering"] = rid in answers.running
+                out["answer_error"] = answers.errors.get(rid)
+            return out
+
+        return await threaded(read)
 
     async def evolve(request: Request) -> Response:
         return await threaded(lambda: data.evolve_view(data.record(data_dir, request.path_params["run_id"],
@@ -178,6 +232,30 @@ def build_app(data_dir: Path, token: str | None = None) -> ASGIApp:
         except VeriloopError as exc:
             return _error(exc)
 
+    async def answer(request: Request) -> Response:
+        if "application/json" not in request.headers.get("content-type", ""):
+            return JSONResponse({"error": "Send the answer as JSON."}, status_code=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "The answer is not valid JSON."}, status_code=400)
+        text = str((body or {}).get("answer") or "").strip()
+        if not text or len(text) > MAX_NOTE:
+            return JSONResponse({"error": f"An answer is 1 to {MAX_NOTE} characters."}, status_code=400)
+        try:
+            rec = await run_in_threadpool(data.record, data_dir, request.path_params["run_id"], "design")
+            view = await data.design_view(rec)
+        except VeriloopError as exc:
+            return _error(exc)
+        if not view["waiting_for_human"]:
+            return JSONResponse({"error": f"Run {rec.id} is not waiting for a human."}, status_code=409)
+        if runstore.display_status(rec) == "running":  # its own process asks in its terminal: answer there
+            return JSONResponse({"error": f"Run {rec.id} is still running in its own process; answer in its "
+                                          "terminal."}, status_code=409)
+        if not answers.start(rec, text):
+            return JSONResponse({"error": f"Run {rec.id} is already taking an answer."}, status_code=409)
+        return JSONResponse({"started": True, "answer": text}, status_code=202)
+
     app = Starlette(routes=[
         Route("/", index),
         Route("/api/runs", runs),
@@ -188,6 +266,7 @@ def build_app(data_dir: Path, token: str | None = None) -> ASGIApp:
         Route("/api/bench/{run_id}", bench),
         Route("/api/bench/{run_id}/sample", sample),
         Route("/api/design/{run_id}", design),
+        Route("/api/design/{run_id}/answer", answer, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ])
     return TokenGate(app, token) if token else LoopbackHosts(app)

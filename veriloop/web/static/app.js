@@ -40,17 +40,19 @@ function stopPolling() { if (poller) { clearInterval(poller); poller = null; } l
 
 // Poll the run's cheap status; call `changed` when its progress or notes move. Stops when it ends.
 function watch(runId, first, changed) {
-  let last = JSON.stringify([first.done, first.notes, first.state]);
-  liveBadge.hidden = first.state !== "running";
-  if (first.state !== "running") return;
+  let last = JSON.stringify([first.done, first.notes, first.state, first.answering]);
+  const live = s => s.state === "running" || s.answering;
+  if (poller) { clearInterval(poller); poller = null; }
+  liveBadge.hidden = !live(first);
+  if (!live(first)) return;
   const token = routeToken;
   poller = setInterval(async () => {
     if (token !== routeToken) return;
     try {
       const s = await api(`/api/runs/${encodeURIComponent(runId)}/status`);
-      const key = JSON.stringify([s.done, s.notes, s.state]);
+      const key = JSON.stringify([s.done, s.notes, s.state, s.answering]);
       if (key !== last) { last = key; await changed(s); }
-      if (s.state !== "running") { stopPolling(); }
+      if (!live(s)) { stopPolling(); }
     } catch (e) { /* transient: the next tick retries */ }
   }, 1500);
 }
@@ -463,14 +465,40 @@ async function showDesign(id) {
   view.innerHTML = `<h2>${esc(d.run.title || d.run.id)}</h2><div class="kv"><span>state
     <b class="state-${esc(d.run.state)}">${esc(d.run.state)}</b></span><span>decision <b>${esc(d.decision || "–")}
     </b></span><span>next <b>${esc(d.next.join(", ") || "–")}</b></span>
-    ${d.waiting_for_human ? "<span class='fail'><b>waiting for a human</b> (answer with `veriloop runs resume`)</span>"
-      : ""}<span>output <b>${esc(d.out_dir)}</b></span></div>
+    <span>output <b>${esc(d.out_dir)}</b></span></div><div id="design-ask"></div>
     <h3>Steps (${d.transcript.length})</h3><div id="design-steps">${steps || "<p class='muted'>none yet</p>"}</div>
     <h3>Verdicts</h3><div id="design-verdicts">${verdicts || "<p class='muted'>none yet</p>"}</div>
     <h3>Final RTL</h3><div id="design-rtl">${rtl || "<p class='muted'>none yet</p>"}</div>
     <h3>Report</h3><pre id="design-report">${esc(d.report_md || (d.report ? JSON.stringify(d.report, null, 2)
       : "(not written yet)"))}</pre>`;
   const first = await api(`/api/runs/${encodeURIComponent(id)}/status`);
+  const ask = document.getElementById("design-ask");
+  if (first.answering) {
+    ask.innerHTML = "<div class='card' id='design-answering'>Your answer was sent; the run is continuing…</div>";
+  } else if (d.waiting_for_human) {
+    const q = d.pending || {};
+    const shown = q.plan ? JSON.stringify(q.plan, null, 2) : q.evidence ? String(q.evidence)
+      : q.verdict ? JSON.stringify({verdict: q.verdict, ppa: q.ppa}, null, 2) : "";
+    const canStop = q.kind === "approve_plan" || q.kind === "help";  // a final review answers yes or feedback
+    ask.innerHTML = `<div class="card" id="design-question"><h3>Waiting for you: ${esc(q.kind || "question")}</h3>
+      <p><b>${esc(q.question || "")}</b></p>${shown ? `<pre>${esc(shown)}</pre>` : ""}
+      ${first.answer_error ? `<p class="error">${esc(first.answer_error)}</p>` : ""}
+      <textarea id="answer-text" placeholder="extra requirements, feedback or a hint (for Send back)"></textarea>
+      <button id="answer-approve">Approve</button> <button id="answer-back">Send back</button>
+      ${canStop ? '<button id="answer-stop">Stop the run</button>' : ""} <span id="answer-msg" class="muted"></span></div>`;
+    const send = async answer => {
+      const msg = document.getElementById("answer-msg");
+      if (!answer) { msg.textContent = "Type what should change first."; return; }
+      try {
+        await api(`/api/design/${encodeURIComponent(id)}/answer`, {method: "POST",
+          headers: {"Content-Type": "application/json"}, body: JSON.stringify({answer})});
+        if (token === routeToken) { stopPolling(); routeToken++; await showDesign(id); }
+      } catch (e) { msg.textContent = e.message; }
+    };
+    document.getElementById("answer-approve").onclick = () => send("yes");
+    document.getElementById("answer-back").onclick = () => send(document.getElementById("answer-text").value.trim());
+    if (canStop) document.getElementById("answer-stop").onclick = () => send("stop");
+  }
   watch(id, first, async () => { if (token === routeToken) await showDesign(id); });
 }
 
