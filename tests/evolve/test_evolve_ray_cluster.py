@@ -166,6 +166,32 @@ def test_bench_grades_on_the_cluster_like_locally(cluster: LocalCluster, tmp_pat
         assert report["spec"]["executor"] == ("ray" if extra else "local")
         runs.append([(g["backend"], g["categories"], g["per_problem"]) for g in report["groups"]])
     assert runs[0] == runs[1] and runs[0][0][1] == {"pass": 3}
+    # the evolve suite: each campaign's evaluations run on the cluster; the same best scores
+    argv = [
+        VERILOOP,
+        "bench",
+        "run",
+        "--suite",
+        "evolve",
+        "--backend",
+        "offline",
+        "--problems",
+        "txn_scheduling",
+    ]
+    scores = []
+    for extra in ([], ["--executor", "ray", "--address", cluster.address]):
+        res = subprocess.run(
+            [*argv, "--evolve-budget", "4", "--json", *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DRIVER_TIMEOUT_S,
+        )
+        assert res.returncode == 0, res.stderr[-3000:]
+        report = json.loads(res.stdout[res.stdout.index("{") :])
+        scores.append([(e["problem"], e["score"], e["calls"]) for e in report["evolve"]])
+    assert scores[0] == scores[1] and scores[0][0][1] is not None
+    assert list(cluster.node_cache.glob("*/txn_scheduling/evaluator.py"))  # evaluated on the node
 
 
 SLOW_STAGE2 = """

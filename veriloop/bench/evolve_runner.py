@@ -36,7 +36,7 @@ def _campaign(problem: BenchProblem, backend: str, idx: int, spec: RunSpec, sett
 
     opts = EvolveOptions(backends=[BackendChoice(name=backend)], iterations=spec.evolve_budget,
                          seed=spec.seed + idx, temperature=spec.effective_temperature(),
-                         budget_usd=spec.budget_usd)
+                         budget_usd=spec.budget_usd, executor=spec.executor, address=spec.address)
     summary = run_evolution(problem.evolve_dir or "", settings, opts)
     stats = summary.stats
     usage = stats.get("usage") or {}
