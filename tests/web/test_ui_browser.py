@@ -38,8 +38,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ]
     for p in procs:
         finish(p, timeout=150)
-    ids = {d.name[0]: d.name for d in (data / "runs").iterdir()}
-    return {"data": data, "evolve": ids["e"], "bench": ids["b"], "design": ids["d"]}
+    # a second, smaller bench run to compare against (made after the first: ids sort by time)
+    time.sleep(1.1)
+    finish(veriloop(data, "bench", "run", "--suite", "verilog-eval", "--path", str(VEV2_FIXTURE),
+                    "--backend", "reference", "--limit", "2"), timeout=120)
+    ids = sorted(d.name for d in (data / "runs").iterdir())
+    kind = {k: [i for i in ids if i.startswith(k)] for k in "ebd"}
+    return {"data": data, "evolve": kind["e"][0], "bench": kind["b"][0], "bench2": kind["b"][1],
+            "design": kind["d"][0]}
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +74,13 @@ def test_runs_list_shows_every_kind_and_filters(page: Any, server: UiServer, run
     page.goto(server.url)
     page.wait_for_selector("#runs")
     rows = page.locator("#runs tr[data-run]")
-    assert rows.count() == 3
+    assert rows.count() == 4
     text = page.locator("#runs").inner_text()
     assert "evolve cache_policy" in text and "verilog-eval" in text and "100.0% pass" in text
     assert "verified" in text and "done" in text
     page.select_option("#f-kind", "bench")
-    assert rows.count() == 1 and rows.first.get_attribute("data-run") == runs["bench"]
+    assert rows.count() == 2 and {rows.nth(i).get_attribute("data-run") for i in range(2)} == {
+        runs["bench"], runs["bench2"]}
     page.select_option("#f-kind", "")
     page.fill("#f-text", "counter")
     assert rows.count() == 1 and rows.first.get_attribute("data-run") == runs["design"]
@@ -251,3 +258,17 @@ def test_interactive_design_waiting_for_a_human_is_approved_from_the_page(
     finally:
         page.close()
         srv.stop()
+
+
+def test_two_bench_runs_side_by_side(page: Any, server: UiServer, runs: dict[str, Any]) -> None:
+    page.goto(f"{server.url}#/bench/{runs['bench']}")
+    page.wait_for_selector(f"#compare-with option[value='{runs['bench2']}']", state="attached")
+    page.select_option("#compare-with", runs["bench2"])
+    page.wait_for_selector("#compare-pairs")
+    assert f"#/compare/{runs['bench']}/{runs['bench2']}" in page.url
+    row = page.locator("#compare-pairs tr").nth(1).inner_text()
+    assert "+0.0 pts" in row and "100.0%" in row
+    cells = page.locator("#compare-pairs tr").nth(1).locator("td")
+    assert cells.nth(5).inner_text() == "2"  # the two problems both runs graded
+    grid = page.locator("#compare-grid").inner_text()
+    assert "Prob003_xor2" in grid and page.locator("#compare-grid .sq.p").count() == 5

@@ -250,6 +250,22 @@ def bench_view(rec: RunRecord) -> dict[str, Any]:
             "cells": cells, "tool_versions": data["tool_versions"]}
 
 
+def bench_compare(a: RunRecord, b: RunRecord) -> dict[str, Any]:
+    """Two bench runs side by side (`veriloop bench compare`): paired groups with pass@1 delta and the
+    problems only one side solved, plus each run's per-problem verdicts."""
+    from veriloop.bench.report import load_report
+    from veriloop.bench.report.compare import PairDiff, compare
+
+    cmp = compare(load_report(a), load_report(b))
+    va, vb = bench_view(a), bench_view(b)
+    pairs = [d.model_dump(mode="json") | {"a_label": PairDiff.label(d.a), "b_label": PairDiff.label(d.b)}
+             for d in cmp.groups]
+    return {"a": va["run"], "b": vb["run"], "pairs": pairs,
+            "problems": sorted(set(va["problems"]) | set(vb["problems"])),
+            "a_columns": va["columns"], "b_columns": vb["columns"], "a_cells": va["cells"],
+            "b_cells": vb["cells"]}
+
+
 @lru_cache(maxsize=8)
 def _goldens(spec_json: str) -> dict[str, str]:
     from veriloop.bench.report.samples import goldens

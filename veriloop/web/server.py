@@ -225,6 +225,11 @@ def build_app(data_dir: Path, token: str | None = None, settings: Any = None) ->
             data.record(data_dir, request.path_params["run_id"], "bench"), q.get("problem", ""),
             q.get("backend", ""), q.get("config", ""), idx))
 
+    async def compare(request: Request) -> Response:
+        pp = request.path_params
+        return await threaded(lambda: data.bench_compare(data.record(data_dir, pp["a"], "bench"),
+                                                         data.record(data_dir, pp["b"], "bench")))
+
     async def design(request: Request) -> Response:
         try:
             rec = await run_in_threadpool(data.record, data_dir, request.path_params["run_id"], "design")
@@ -265,6 +270,7 @@ def build_app(data_dir: Path, token: str | None = None, settings: Any = None) ->
         Route("/api/evolve/{run_id}/notes", add_note, methods=["POST"]),
         Route("/api/bench/{run_id}", bench),
         Route("/api/bench/{run_id}/sample", sample),
+        Route("/api/compare/{a}/{b}", compare),
         Route("/api/design/{run_id}", design),
         Route("/api/design/{run_id}/answer", answer, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

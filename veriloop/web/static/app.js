@@ -75,7 +75,7 @@ function route() {
   shown = kind === "evolve" ? "evolve/" + id : "";
   stopPolling();
   routeToken++;
-  const run = {evolve: showEvolve, bench: showBench, design: showDesign}[kind];
+  const run = {evolve: showEvolve, bench: showBench, design: showDesign, compare: showCompare}[kind];
   const p = run ? run(id, sub, subId) : showRuns();
   p.catch(e => { view.innerHTML = `<p class="error" id="error">${esc(e.message)}</p>`; });
 }
@@ -406,6 +406,8 @@ async function showBench(id, sub) {
   }).join("") + "</tr>").join("");
   view.innerHTML = `<h2>${esc(d.run.title || d.run.id)}</h2><div class="kv"><span>state
     <b class="state-${esc(d.run.state)}">${esc(d.run.state)}</b></span><span>${esc(d.sampling)}</span></div>
+    <div class="filters" style="margin-top:6px"><label>compare with <select id="compare-with"><option value="">
+      another bench run…</option></select></label></div>
     <h3>Backend × configuration</h3><table id="bench-groups"><tr><th>backend</th><th>config</th><th>model</th>
     <th>mode</th><th>problems</th><th>samples</th><th>pass rate</th>${ks.map(k => `<th>pass@${k}</th>`).join("")}
     <th>solved</th><th>spend</th><th>p50 s</th></tr>${groups}</table>${evo}
@@ -413,6 +415,13 @@ async function showBench(id, sub) {
     <div class="grid2"><div><table id="bench-grid"><tr><th>problem</th>${d.columns.map(c => `<th>${esc(c)}</th>`)
       .join("")}</tr>${rows}</table></div><div class="card" id="sample"><p class="muted">Click a sample to see its
       code, the grader's log and the diff against the reference.</p></div></div>`;
+  api("/api/runs?kind=bench").then(others => {
+    const sel = document.getElementById("compare-with");
+    if (!sel) return;
+    for (const o of others) if (o.id !== id) sel.insertAdjacentHTML("beforeend",
+      `<option value="${esc(o.id)}">${esc(o.id)} · ${esc(o.title)}</option>`);
+    sel.onchange = () => { if (sel.value) location.hash = `#/compare/${encodeURIComponent(id)}/${encodeURIComponent(sel.value)}`; };
+  }).catch(() => {});
   document.getElementById("bench-grid").onclick = async ev => {
     const sq = ev.target.closest(".sq[data-problem]");
     if (!sq) return;
@@ -438,6 +447,33 @@ async function showBench(id, sub) {
   };
   const first = await api(`/api/runs/${encodeURIComponent(id)}/status`);
   watch(id, first, async () => { if (token === routeToken) await showBench(id, sub); });
+}
+
+// ------------------------------------------------------------------------------------- bench compare
+async function showCompare(a, b) {
+  const token = routeToken;
+  crumb.innerHTML = `<a href="#/">runs</a> / compare / <a href="#/bench/${encodeURIComponent(a)}">${esc(a)}</a> vs
+    <a href="#/bench/${encodeURIComponent(b)}">${esc(b)}</a>`;
+  const d = await api(`/api/compare/${encodeURIComponent(a)}/${encodeURIComponent(b)}`);
+  if (token !== routeToken) return;
+  const rate = g => g ? pct(g.pass_rate) : "–";
+  const pairs = d.pairs.map(p => `<tr><td>${esc(p.a_label)}</td><td>${esc(p.b_label)}</td>
+    <td class="num">${rate(p.a)}</td><td class="num">${rate(p.b)}</td>
+    <td class="num">${p.pass1_delta === null ? "–" : (p.pass1_delta >= 0 ? "+" : "") + (100 * p.pass1_delta).toFixed(1)
+      + " pts"}</td><td class="num">${p.common_problems}</td><td class="num">${p.a ? p.a.solved : "–"} / ${p.b ? p.b.solved
+      : "–"}</td><td class="num">${p.a ? usd(p.a.cost_usd) : "–"} / ${p.b ? usd(p.b.cost_usd) : "–"}</td>
+    <td>${esc(p.only_a_solved.join(", ") || "–")}</td><td>${esc(p.only_b_solved.join(", ") || "–")}</td></tr>`).join("");
+  const squares = (cells, col) => (cells || {})[col] || [];
+  const cell = (cells, col) => `<td><div class="samples">${squares(cells, col).map(s => `<span class="sq ${
+    s.passed ? "p" : "f"}" title="#${s.idx} ${esc(s.category)}"></span>`).join("")}</div></td>`;
+  const rows = d.problems.map(p => `<tr><td>${esc(p)}</td>${d.a_columns.map(c => cell(d.a_cells[p], c)).join("")}
+    ${d.b_columns.map(c => cell(d.b_cells[p], c)).join("")}</tr>`).join("");
+  view.innerHTML = `<h2>${esc(d.a.title || a)} vs ${esc(d.b.title || b)}</h2>
+    <table id="compare-pairs"><tr><th>A group</th><th>B group</th><th>A pass rate</th><th>B pass rate</th>
+    <th>pass@1 B − A</th><th>common problems</th><th>solved A / B</th><th>spend A / B</th><th>only A solved</th>
+    <th>only B solved</th></tr>${pairs}</table>
+    <h3>Verdicts per problem</h3><table id="compare-grid"><tr><th>problem</th>${d.a_columns.map(c =>
+      `<th>A: ${esc(c)}</th>`).join("")}${d.b_columns.map(c => `<th>B: ${esc(c)}</th>`).join("")}</tr>${rows}</table>`;
 }
 
 // ------------------------------------------------------------------------------------- design
