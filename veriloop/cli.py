@@ -16,6 +16,7 @@ from veriloop.commands import (
     doctor,
     evolve,
     kb,
+    llm,
     problems,
     runs,
     sandbox,
@@ -74,6 +75,7 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(runs.app, name="runs")
 app.add_typer(problems.app, name="problems")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(llm.app, name="llm")
 
 
 def main() -> None:

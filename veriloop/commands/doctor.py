@@ -193,9 +193,34 @@ def _embedding_row() -> Check:
     )
 
 
+def _local_model_row(settings: Any) -> Check:
+    """The local model of `veriloop llm install|serve` (optional)."""
+    try:
+        from veriloop.llm.local import status
+
+        st = status(settings.data_path)
+    except Exception as exc:  # noqa: BLE001
+        return Check(part="local model", kind="llm", ok=False, required=False, detail=f"unchecked ({exc})")
+    ok = st.server_installed and st.model_present
+    return Check(
+        part="local model",
+        kind="llm",
+        ok=ok,
+        required=False,
+        detail=st.line(),
+        hint="" if ok else "optional: `veriloop llm install`, then `veriloop llm serve` (offline, no key)",
+    )
+
+
 def collect(settings: Any, timeout_s: float = 2.0) -> list[Check]:
     """Every check, in table order."""
-    return [*_tool_rows(), *_sandbox_rows(settings), *_backend_rows(settings, timeout_s), _embedding_row()]
+    return [
+        *_tool_rows(),
+        *_sandbox_rows(settings),
+        *_backend_rows(settings, timeout_s),
+        _local_model_row(settings),
+        _embedding_row(),
+    ]
 
 
 def doctor(
