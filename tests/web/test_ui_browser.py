@@ -146,6 +146,8 @@ def test_design_view_steps_verdicts_rtl_report(page: Any, server: UiServer, runs
     assert steps.count() >= 3
     agents = page.locator("#design-steps summary b").all_inner_texts()
     assert any("planner" in a for a in agents) and any("verifier" in a for a in agents)
+    kinds = page.locator("#design-steps summary").all_inner_texts()
+    assert any("· prompt ·" in k for k in kinds) and any("· tool ·" in k for k in kinds)
     assert "PASS" in page.locator("#design-verdicts").inner_text()
     assert "module" in page.locator("#design-rtl").inner_text()
     assert "verified" in page.locator("#design-report").inner_text().lower()

@@ -155,6 +155,13 @@ def _grid(feats: list[tuple[str, float, dict[str, float]]], bins: int = 10) -> d
 def evolve_view(rec: RunRecord) -> dict[str, Any]:
     """An evolve run at a glance: every program (compact rows for the lineage and score curves), the
     MAP-Elites grid, iteration statistics and the steering notes."""
+    planned = int((rec.meta.get("options") or {}).get("iterations") or 0)
+    if not (rec.dir / "programs.sqlite").is_file():  # just started: nothing evaluated yet
+        return {"run": _run_json(rec), "fields": PROGRAM_FIELDS, "programs": [], "grid": _grid([]),
+                "best": None, "notes": [],
+                "stats": {"iterations": 0, "planned": planned + 1 if planned else None, "programs": 0,
+                          "by_status": {}, "faults": {}, "cost_usd": 0.0, "prompt_tokens": 0,
+                          "completion_tokens": 0}}
     conn = _readonly(rec.dir / "programs.sqlite")
     try:
         rows = conn.execute(
@@ -175,7 +182,6 @@ def evolve_view(rec: RunRecord) -> dict[str, Any]:
     feats = [(r[0], float(r[5]), json.loads(r[10] or "{}"))
              for r in rows if r[6] == "ok" and r[5] is not None]
     best = max(feats, key=lambda f: f[1]) if feats else None
-    planned = int((rec.meta.get("options") or {}).get("iterations") or 0)
     return {
         "run": _run_json(rec),
         "fields": PROGRAM_FIELDS,
