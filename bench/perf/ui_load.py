@@ -113,7 +113,7 @@ def raw_read(db: Path) -> float:
     return time.perf_counter() - t
 
 
-def page_times(url: str, run_id: str, n: int, profile: Path) -> dict[str, float]:
+def page_times(url: str, run_id: str, n: int, profile: Path, shot: Path | None) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -141,6 +141,9 @@ def page_times(url: str, run_id: str, n: int, profile: Path) -> dict[str, float]
             page.wait_for_function(f"document.querySelector('#program-title')?.textContent.includes('{pid}')",
                                    timeout=30_000, polling=20)
             click = time.perf_counter() - t
+            if shot is not None:
+                page.evaluate("window.scrollTo(0, 0)")
+                page.screenshot(path=str(shot))
         finally:
             ctx.close()
     return {"page_load_s": statistics.median(loads), "page_load_all_s": loads, "click_to_diff_s": click}
@@ -151,6 +154,7 @@ def main() -> None:
     ap.add_argument("--programs", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--screenshot", type=Path, default=None, help="save the loaded page here (PNG)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="veriloop-ui-perf-") as tmp:
         data = Path(tmp) / "data"
@@ -180,7 +184,8 @@ def main() -> None:
             if CHROMIUM.is_file():
                 try:
                     out |= {k: (round(v, 3) if isinstance(v, float) else [round(x, 3) for x in v])
-                            for k, v in page_times(url, run_id, args.programs, Path(tmp) / "profile").items()}
+                            for k, v in page_times(url, run_id, args.programs, Path(tmp) / "profile",
+                                                        args.screenshot).items()}
                     out["page_target_s"] = 2.0
                     out["page_ok"] = float(out["page_load_s"]) < 2.0  # type: ignore[arg-type]
                 except ImportError:

@@ -155,7 +155,8 @@ function scoreChart(progs, F) {
   const X = it => L + (W - L - 8) * it / maxIt, Y = s => 8 + (H - B - 8) * (1 - (s - lo) / (hi - lo));
   const islands = [...new Set(progs.map(p => p[F.island]))].sort((a, b) => a - b);
   let dots = "", lines = "";
-  for (const p of pts) dots += `<circle cx="${X(p[F.iteration]).toFixed(1)}" cy="${Y(p[F.score]).toFixed(1)}" r="3"
+  const r = pts.length > 2000 ? 1.2 : 3;
+  for (const p of pts) dots += `<circle cx="${X(p[F.iteration]).toFixed(1)}" cy="${Y(p[F.score]).toFixed(1)}" r="${r}"
     fill="${ISLAND_COLORS[p[F.island] % 8]}" opacity="0.5"/>`;
   for (const isl of islands) {
     let best = null, d = "";
@@ -211,7 +212,8 @@ function lineageLayout(progs, F) {
 function lineageSvg(progs, F, selected) {
   if (!progs.length) return "<p class='muted'>No programs yet.</p>";
   const {pos, leaves, maxDepth} = lineageLayout(progs, F);
-  const DX = 40, DY = 10;
+  // generations spread so the whole tree fills the (wide) box at "fit"; zoom in to tell nodes apart
+  const DY = 10, DX = Math.max(40, Math.min(2000, (20 + leaves * DY) * 1.6 / Math.max(1, maxDepth)));
   const scored = progs.filter(p => p[F.score] !== null && p[F.status] === "ok").map(p => p[F.score]);
   const lo = scored.length ? Math.min(...scored) : 0, hi = scored.length ? Math.max(...scored) : 1;
   let edges = "", nodes = "";
