@@ -69,7 +69,7 @@ if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] \
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
-  "$PY" -m venv .venv
+  "$PY" -m venv "$(readlink -f .venv 2>/dev/null || echo .venv)"
   .venv/bin/pip install -q --upgrade pip
 fi
 
