@@ -51,7 +51,7 @@ function watch(runId, first, changed) {
     try {
       const s = await api(`/api/runs/${encodeURIComponent(runId)}/status`);
       const key = JSON.stringify([s.done, s.notes, s.state, s.answering]);
-      if (key !== last) { last = key; await changed(s); }
+      if (key !== last && (await changed(s)) !== false) last = key;  // false: not taken yet, ask again
       if (!live(s)) { stopPolling(); }
     } catch (e) { /* transient: the next tick retries */ }
   }, 1500);
@@ -348,10 +348,13 @@ async function showEvolve(id, sub, pid) {
   };
   if (selected) await showProgram(id, selected);
   const first = await api(`/api/runs/${encodeURIComponent(id)}/status`);
-  watch(id, first, async () => {
+  let drawnAt = 0;
+  watch(id, first, async s => {
+    // a big run redraws at most every 5 s (a redraw of 10,000 nodes takes about half a second)
+    if (data.programs.length > 2000 && s.state === "running" && Date.now() - drawnAt < 5000) return false;
     const fresh = await api(`/api/evolve/${encodeURIComponent(id)}`);
     if (token !== routeToken) return;
-    data = fresh; drawAll();
+    data = fresh; drawAll(); drawnAt = Date.now();
   });
 }
 
