@@ -3,6 +3,7 @@ server process, and Debian's headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -20,8 +21,9 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
                 "--disable-component-update", "--no-first-run"]
 
 needs_browser = pytest.mark.skipif(
-    not CHROMIUM.is_file() or shutil.which("iverilog") is None,
-    reason="Debian's chromium (scripts/setup.sh installs it) and iverilog are needed",
+    not CHROMIUM.is_file() or shutil.which("iverilog") is None
+    or importlib.util.find_spec("playwright") is None,
+    reason="needs Debian's chromium (scripts/setup.sh), iverilog and playwright (the dev extra)",
 )
 
 
