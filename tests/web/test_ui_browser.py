@@ -202,7 +202,9 @@ def _get(url: str, **headers: str) -> int:
         return int(err.code)
 
 
-def test_off_loopback_needs_the_printed_token_and_loopback_refuses_foreign_hosts(tmp_path: Path) -> None:
+def test_off_loopback_needs_the_printed_token_and_loopback_refuses_foreign_hosts(
+    browser: Any, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     srv = UiServer(data, "--host", "0.0.0.0")
@@ -217,6 +219,16 @@ def test_off_loopback_needs_the_printed_token_and_loopback_refuses_foreign_hosts
         assert _get(base + f"api/runs?token={token}") == 200
         assert _get(base + "api/runs", Authorization=f"Bearer {token}") == 200
         assert _get(base + "static/app.js", Cookie=f"veriloop_ui_token={token}") == 200
+        # the page opened with the token keeps working through its cookie (the API calls carry no token)
+        page = browser.new_page()
+        try:
+            page.goto(base + f"?token={token}")
+            page.wait_for_selector("#runs-count")
+            assert page.locator("#runs-table").inner_text() == "No runs."
+            status = page.evaluate("fetch('/api/runs').then(r => r.status)")
+            assert status == 200
+        finally:
+            page.close()
     finally:
         srv.stop()
     local = UiServer(data)

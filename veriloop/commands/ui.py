@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 
 import typer
 
@@ -23,7 +24,8 @@ def ui(
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
     sock = bind(host, port)
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host  # all interfaces: name this machine
+    shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
     typer.echo(f"veriloop ui: {url}", err=False)
     typer.echo(f"runs under {settings.data_path / 'runs'}; Ctrl-C stops the server.", err=True)
