@@ -52,6 +52,8 @@ def test_runs_list_and_evolve_view_read_the_program_database(world) -> None:  # 
     assert view["best"] == {"id": progs[1].id, "score": 2.0}
     assert view["stats"]["by_status"] == {"evaluated": 3} and view["stats"]["planned"] == 4
     assert view["grid"]["dims"] == ["code_length", "combined_score"] and len(view["grid"]["cells"]) == 2
+    by_island = view["grid"]["by_island"]  # programs born on each island, binned over the run's range
+    assert {k: [c[2] for c in v] for k, v in by_island.items()} == {"0": [progs[0].id], "1": [progs[1].id]}
 
 
 def test_program_detail_has_the_diff_from_its_parent(world) -> None:  # type: ignore[no-untyped-def]

@@ -110,7 +110,11 @@ def test_evolve_view_lineage_click_opens_program_diff(page: Any, server: UiServe
     assert "hit_rate" in page.locator("#program-metrics").inner_text()
     assert "def make_policy" in page.locator("#program-code").inner_text()
     assert page.locator("#lineage circle.sel").get_attribute("data-id") == newest
-    # a MAP-Elites cell opens its champion
+    # a MAP-Elites cell opens its champion; one island's grid holds no more cells than the whole run's
+    all_cells = page.locator("#map-elites rect[data-id]").count()
+    page.select_option("#grid-island", "1")
+    assert 1 <= page.locator("#map-elites rect[data-id]").count() <= all_cells
+    page.select_option("#grid-island", "")
     page.locator("#map-elites rect[data-id]").first.click()
     page.wait_for_function("document.querySelector('#program-title').textContent.includes('Program')")
     page.locator(f"#lineage circle[data-id='{newest}']").scroll_into_view_if_needed()

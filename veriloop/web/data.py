@@ -124,12 +124,14 @@ def evolve_notes(rec: RunRecord) -> list[dict[str, Any]]:
     return [{"seq": s, "text": t, "created": c} for s, t, c in rows]
 
 
-def _grid(feats: list[tuple[str, float, dict[str, float]]], bins: int = 10) -> dict[str, Any]:
+def _grid(feats: list[tuple[str, float, dict[str, float]]], bins: int = 10,
+          islands: list[int] | None = None) -> dict[str, Any]:
     """The MAP-Elites grid over the first two feature dimensions, binned over the whole run's range:
-    per cell its champion (best score) and how many programs fell in it."""
+    per cell its champion (best score) and how many programs fell in it; with `islands` (one per
+    program), the same grid per island under "by_island"."""
     dims = sorted({k for _, _, f in feats for k in f})[:2]
     if not dims:
-        return {"dims": [], "bins": bins, "cells": []}
+        return {"dims": [], "bins": bins, "cells": [], "by_island": {}}
     if len(dims) == 1:
         dims.append(dims[0])
     lo = {d: min(f.get(d, 0.0) for _, _, f in feats) for d in dims}
@@ -138,18 +140,25 @@ def _grid(feats: list[tuple[str, float, dict[str, float]]], bins: int = 10) -> d
     def b(d: str, v: float) -> int:
         return 0 if hi[d] <= lo[d] else min(bins - 1, int((v - lo[d]) / (hi[d] - lo[d]) * bins))
 
-    cells: dict[tuple[int, int], list[Any]] = {}
-    for pid, score, f in feats:
-        key = (b(dims[0], f.get(dims[0], 0.0)), b(dims[1], f.get(dims[1], 0.0)))
-        cur = cells.get(key)
-        if cur is None:
-            cells[key] = [key[0], key[1], pid, score, 1]
-        else:
-            cur[4] += 1
-            if score > cur[3]:
-                cur[2], cur[3] = pid, score
+    def cells_of(members: list[tuple[str, float, dict[str, float]]]) -> list[list[Any]]:
+        cells: dict[tuple[int, int], list[Any]] = {}
+        for pid, score, f in members:
+            key = (b(dims[0], f.get(dims[0], 0.0)), b(dims[1], f.get(dims[1], 0.0)))
+            cur = cells.get(key)
+            if cur is None:
+                cells[key] = [key[0], key[1], pid, score, 1]
+            else:
+                cur[4] += 1
+                if score > cur[3]:
+                    cur[2], cur[3] = pid, score
+        return sorted(cells.values())
+
+    by_island: dict[str, list[list[Any]]] = {}
+    if islands is not None:
+        for isl in sorted(set(islands)):
+            by_island[str(isl)] = cells_of([f for f, i in zip(feats, islands, strict=True) if i == isl])
     return {"dims": dims, "bins": bins, "range": {d: [lo[d], hi[d]] for d in dims},
-            "cells": sorted(cells.values())}
+            "cells": cells_of(feats), "by_island": by_island}
 
 
 def evolve_view(rec: RunRecord) -> dict[str, Any]:
@@ -179,14 +188,14 @@ def evolve_view(rec: RunRecord) -> dict[str, Any]:
     finally:
         conn.close()
     programs = [list(r[:10]) for r in rows]
-    feats = [(r[0], float(r[5]), json.loads(r[10] or "{}"))
-             for r in rows if r[6] == "ok" and r[5] is not None]
+    ok = [r for r in rows if r[6] == "ok" and r[5] is not None]
+    feats = [(r[0], float(r[5]), json.loads(r[10] or "{}")) for r in ok]
     best = max(feats, key=lambda f: f[1]) if feats else None
     return {
         "run": _run_json(rec),
         "fields": PROGRAM_FIELDS,
         "programs": programs,
-        "grid": _grid(feats),
+        "grid": _grid(feats, islands=[int(r[3]) for r in ok]),
         "best": {"id": best[0], "score": best[1]} if best else None,
         "stats": {"iterations": sum(by_status.values()), "planned": planned + 1 if planned else None,
                   "programs": len(programs), "by_status": by_status, "faults": faults,

@@ -267,7 +267,9 @@ function attachLineage(svg, onPick) {
   return {fit: () => { vb = [0, 0, +svg.dataset.w, +svg.dataset.h]; set(); }};
 }
 
-function gridSvg(grid) {
+function gridSvg(grid, island) {
+  const pick = island === "" || !grid.by_island || !grid.by_island[island] ? grid.cells : grid.by_island[island];
+  grid = Object.assign({}, grid, {cells: pick});
   if (!grid.cells.length) return "<p class='muted'>No scored programs yet.</p>";
   const n = grid.bins, S = 22, L = 30, H = n * S + 30;
   const scores = grid.cells.map(c => c[3]);
@@ -295,7 +297,8 @@ async function showEvolve(id, sub, pid) {
     <div class="card"><h3>Lineage <button id="fit" title="show the whole tree">fit</button>
       <span class="legend">wheel: zoom · drag: pan · click a node: open the program</span></h3>
       <div id="tree"></div></div>
-    <div class="card"><h3>MAP-Elites grid (champion per cell)</h3><div id="grid"></div></div>
+    <div class="card"><h3>MAP-Elites grid (champion per cell) <select id="grid-island" title="programs born on
+      this island"><option value="">all islands</option></select></h3><div id="grid"></div></div>
     <div class="card"><h3>Steer this run</h3>
       <p class="muted">A note is stored in the run database with its time; the run's next prompts carry the
       latest notes.</p>
@@ -319,7 +322,12 @@ async function showEvolve(id, sub, pid) {
       </div>`;
     document.getElementById("chart").innerHTML = scoreChart(data.programs, F);
     document.getElementById("tree").innerHTML = lineageSvg(data.programs, F, selected);
-    document.getElementById("grid").innerHTML = gridSvg(data.grid);
+    const gsel = document.getElementById("grid-island");
+    for (const isl of Object.keys(data.grid.by_island || {})) {
+      if (!gsel.querySelector(`option[value="${isl}"]`)) gsel.insertAdjacentHTML("beforeend",
+        `<option value="${isl}">island ${isl}</option>`);
+    }
+    document.getElementById("grid").innerHTML = gridSvg(data.grid, gsel.value);
     document.getElementById("notes").innerHTML = data.notes.map(n =>
       `<li><span class="muted">${when(n.created)}</span> ${esc(n.text)}</li>`).join("");
     lineageCtl = attachLineage(document.getElementById("lineage"), pick);
@@ -332,6 +340,9 @@ async function showEvolve(id, sub, pid) {
   const pick = p => { location.hash = `#/evolve/${encodeURIComponent(id)}/p/${encodeURIComponent(p)}`; };
   drawAll();
   document.getElementById("fit").onclick = () => lineageCtl && lineageCtl.fit();
+  document.getElementById("grid-island").onchange = () => {
+    document.getElementById("grid").innerHTML = gridSvg(data.grid, document.getElementById("grid-island").value);
+  };
   document.getElementById("grid").onclick = ev => {
     const c = ev.target.closest("rect[data-id]"); if (c) pick(c.dataset.id);
   };
