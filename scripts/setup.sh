@@ -62,6 +62,9 @@ if [ "$(id -u)" -eq 0 ] && [ ! -L .venv ] && ! as_sandbox_user test -r "$PWD/pyp
   mkdir -p "$home" && chmod 755 /var/lib/veriloop "$home"
   rm -rf .venv && ln -s "$home" .venv
 fi
+if [ -L .venv ]; then  # tell the sandbox which path the venv is also reached by
+  mkdir -p "$(readlink -f .venv)" && printf '%s\n' "$PWD/.venv" > "$(readlink -f .venv)/.veriloop-alias"
+fi
 if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] \
     && ! as_sandbox_user "$(readlink -f .venv)/bin/python" -c '' 2>/dev/null; then
   echo "setup: .venv's Python is not readable by the sandbox user (uid 65534); recreating it from $PY"

@@ -166,6 +166,18 @@ def _copy_plain(src: str, dst: str) -> None:
                     os.chmod(os.path.join(d, entry.name), 0o644)
 
 
+ALIAS_FILE = ".veriloop-alias"
+"""A file in a venv listing other paths it is reached by (setup.sh writes it when .venv is a link)."""
+
+
+def _aliases(prefix: str) -> list[str]:
+    try:
+        text = (Path(os.path.realpath(prefix)) / ALIAS_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line for line in text.splitlines() if line.startswith("/") and "\0" not in line]
+
+
 @functools.lru_cache(maxsize=1)
 def system_binds() -> tuple[str, ...]:
     """The read-only system dirs, /etc files and Python install every job sees."""
@@ -180,7 +192,7 @@ def system_binds() -> tuple[str, ...]:
         args += ["--ro-bind-try", etc, etc]
     seen: set[str] = set()
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
-        for path in (prefix, os.path.realpath(prefix)):
+        for path in (prefix, os.path.realpath(prefix), *_aliases(prefix)):
             if path in seen or path.startswith("/usr/") or path == "/usr":
                 continue
             seen.add(path)
