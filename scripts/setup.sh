@@ -62,9 +62,6 @@ if [ "$(id -u)" -eq 0 ] && [ ! -L .venv ] && ! as_sandbox_user test -r "$PWD/pyp
   mkdir -p "$home" && chmod 755 /var/lib/veriloop "$home"
   rm -rf .venv && ln -s "$home" .venv
 fi
-if [ -L .venv ]; then  # tell the sandbox which path the venv is also reached by
-  mkdir -p "$(readlink -f .venv)" && printf '%s\n' "$PWD/.venv" > "$(readlink -f .venv)/.veriloop-alias"
-fi
 if [ -x .venv/bin/python ] && [ "$(id -u)" -eq 0 ] \
     && ! as_sandbox_user "$(readlink -f .venv)/bin/python" -c '' 2>/dev/null; then
   echo "setup: .venv's Python is not readable by the sandbox user (uid 65534); recreating it from $PY"
@@ -76,6 +73,9 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q --upgrade pip
 fi
 
+if [ -L .venv ]; then  # tell the sandbox which path the venv is also reached by
+  mkdir -p "$(readlink -f .venv)" && printf '%s\n' "$PWD/.venv" > "$(readlink -f .venv)/.veriloop-alias"
+fi
 stamp=.venv/.veriloop-installed
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
