@@ -173,3 +173,59 @@ async def test_design_that_does_not_lint_gets_its_lint_error_not_a_testbench(
 
 def turn_state() -> dict[str, Any]:
     return {"spec": SPEC, "top": "mux", "seed": 0, "iteration": 0, "plan": {"top": "mux"}}
+
+
+def test_whole_mux_run_with_the_recorded_replies_is_bounded_and_honest(
+    tmp_path: Path, fake_openai, kit
+) -> None:
+    """The recorded mux run (16 calls, prompts growing to 4.6k tokens, alu kept beside mux) replayed
+    by role: the stray alu is not kept, the cut-off testbenches are retried shorter a bounded number
+    of times without growing the prompt, and the verdict says why."""
+    from veriloop.agents import run_design
+
+    rtl = [REAL["rtl_alu_2"], REAL["rtl_mux_3"]]
+    seen: dict[str, int] = {}
+
+    def answer(body: dict[str, Any]) -> Reply | str:
+        who = kit.role(body)
+        n = seen[who] = seen.get(who, 0) + 1
+        if who == "planner":
+            return REAL["plan_0"]
+        if who == "architect":
+            return REAL["architect_1"]
+        if who == "generator":
+            return rtl[min(n - 1, len(rtl) - 1)]
+        return Reply(content=REAL["tb_cut_6"], finish_reason="length", completion_tokens=2048)
+
+    fake_openai.responder = answer
+    write_config(tmp_path, fake_openai)
+    settings = load_settings()
+    settings.knowledge.enabled = False
+    result = run_design(SPEC, settings, out_dir=tmp_path / "out", max_iters=2)
+    assert not result.verified
+    report = result.report
+    assert report["verdict"]["category"] == "tb_error" and "cut off" in report["verdict"]["summary"]
+    assert (tmp_path / "out" / "mux.sv").is_file() and not (tmp_path / "out" / "alu.sv").exists()
+    tb_requests = [b for b in fake_openai.requests if kit.role(b) == "verifier"]
+    sizes = [len(json.dumps(b["messages"])) for b in tb_requests]
+    assert max(sizes) - min(sizes) < 1000  # never re-sent whole
+    assert all(b["max_tokens"] for b in fake_openai.requests)
+    assert seen.get("generator") == 2  # the second iteration did not "fix" a design the verifier never tested
+    assert len(fake_openai.requests) <= 10 < REAL["recorded_run"]["calls"]
+
+
+async def test_lint_tool_called_again_with_unchanged_code_is_told_so(tmp_path: Path, fake_openai) -> None:
+    code = (
+        "module mux(input [7:0] a, input [7:0] b, input sel, output [7:0] y);\n"
+        "  assign y = en ? b : a;\nendmodule"
+    )
+    call = Reply(content=None, tool_calls=[{"name": "lint", "arguments": {"code": code}}])
+    fake_openai.enqueue(call, call, REAL["rtl_mux_3"])
+    turn = _turn(tmp_path, fake_openai, "generator")
+    got = await write_module(turn, _write_msgs(), ["mux"], {}, "mux", 4, "design.rtl", {"module": "mux"})
+    assert "mux" in got
+    tool_msgs = [m for m in fake_openai.requests[-1]["messages"] if m["role"] == "tool"]
+    assert len(tool_msgs) == 2 and "en" in tool_msgs[0]["content"]
+    assert "already checked this exact code" not in tool_msgs[0]["content"]
+    assert "already checked this exact code" in tool_msgs[1]["content"]
+    assert turn.repeats == 1

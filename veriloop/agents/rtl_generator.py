@@ -107,6 +107,7 @@ async def write_module(
     retry = 0
     cut_offs = 0
     last_error = ""
+    checked: set[str] = set()
     for step in range(max_steps):
         try:
             comp = await turn.complete(
@@ -125,6 +126,15 @@ async def write_module(
             messages.append(Message(role="assistant", content=comp.text or None, tool_calls=comp.tool_calls))
             for call in comp.tool_calls:
                 result = await asyncio.to_thread(_tool_result, call, {**known, **got}, top)
+                key = f"{call.name}:{call.arguments.get('code') if isinstance(call.arguments, dict) else ''}"
+                if key in checked:  # the same code checked again: say so instead of the same error alone
+                    turn.repeats += 1
+                    turn.note("failure", f"{call.name} called again with unchanged code")
+                    result = (
+                        "You already checked this exact code and it has not changed; the result is the "
+                        "same. Change the code before checking again.\n" + result
+                    )
+                checked.add(key)
                 turn.note("tool", f"{call.name}: {clip(result, 1500)}")
                 messages.append(
                     Message(role="tool", tool_call_id=call.id, name=call.name, content=clip(result))
