@@ -229,3 +229,38 @@ async def test_lint_tool_called_again_with_unchanged_code_is_told_so(tmp_path: P
     assert "already checked this exact code" not in tool_msgs[0]["content"]
     assert "already checked this exact code" in tool_msgs[1]["content"]
     assert turn.repeats == 1
+
+
+async def test_fix_prompt_shows_the_requested_module_not_the_stray_one(tmp_path: Path, fake_openai) -> None:
+    from veriloop.agents.codeparse import split_modules
+    from veriloop.agents.rtl_generator import generator_node
+
+    fix = REAL["fix_alu_and_mux_9"].split("```verilog\n", 1)[1].split("```", 1)[0]
+    write_config(tmp_path, fake_openai)
+    settings = load_settings(tmp_path / "veriloop.toml")
+    settings.knowledge.enabled = False
+    fake_openai.enqueue(REAL["fix_alu_and_mux_9"])  # the real fix reply: alu again, then mux
+    state = {
+        "spec": SPEC, "top": "mux", "seed": 0, "iteration": 1, "plan": {"top": "mux"},
+        "rtl": split_modules(fix), "feedback": "Verdict: FAIL (mismatch).",
+        "verdicts": [{"iteration": 0, "passed": False, "category": "mismatch"}],
+    }
+    runtime = type("R", (), {"context": Deps(settings=settings)})()
+    out = await generator_node(state, runtime)  # type: ignore[arg-type]
+    prompt = fake_openai.requests[0]["messages"][-1]["content"]
+    assert "module mux" in prompt and "module alu" not in prompt
+    assert list(out["rtl"]) == ["mux"]
+
+
+async def test_all_cut_off_module_replies_end_in_a_verdict_that_says_so(tmp_path: Path, fake_openai) -> None:
+    text = "```verilog\nmodule mux(input [7:0] a,\n"
+    cut = Reply(content=text, finish_reason="length", completion_tokens=2048)
+    fake_openai.enqueue(cut, cut, cut)
+    turn = _turn(tmp_path, fake_openai, "generator")
+    got = await write_module(turn, _write_msgs(), ["mux"], {}, "mux", 6, "design.rtl", {"module": "mux"})
+    assert got == {} and len(fake_openai.requests) == 3
+    state = {**turn_state(), "rtl": {}, "transcript": turn.entries, "mode": "self-verified"}
+    runtime = type("R", (), {"context": turn.deps})()
+    out = await verifier_node(state, runtime)  # type: ignore[arg-type]
+    verdict = out["verdicts"][0]
+    assert verdict["category"] == "no_code" and "cut off" in verdict["summary"]

@@ -269,7 +269,8 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
             passed=False,
             category="no_code",
             mode=mode,
-            summary=f"No module `{top}` was produced, so nothing could be simulated.",
+            summary=f"No module `{top}` was produced, so nothing could be simulated."
+            + _generator_failure(state),
         )
         return _finish(turn, state, verdict, out)
     tb = state.get("tb") or ""
@@ -352,6 +353,15 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
         elif eq.status != "proved" and verdict.passed:
             verdict.summary += f" Equivalence against the reference is {eq.status}."
     return _finish(turn, state, verdict, out)
+
+
+def _generator_failure(state: DesignState) -> str:
+    """The generator's last recorded failure this iteration (e.g. replies cut off at max_tokens), if any."""
+    iteration = int(state.get("iteration", 0))
+    for e in reversed(state.get("transcript") or []):
+        if e.get("agent") == "generator" and e.get("kind") == "failure" and e.get("iteration") == iteration:
+            return f" The generator's last failure: {str(e.get('text', ''))[:300]}."
+    return ""
 
 
 def _finish(turn: Turn, state: DesignState, verdict: Verdict, out: dict[str, Any]) -> dict[str, Any]:
