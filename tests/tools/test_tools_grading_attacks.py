@@ -52,6 +52,40 @@ def test_tokens_glued_by_a_macro_cannot_smuggle_anything(glued: str) -> None:
     assert not rep.passed and rep.category in {"illegal", "syntax"}, rep
 
 
+WIRE_TB = """module tb;
+  reg [3:0] r; wire [3:0] a = r; wire [3:0] y, y_ref; integer errors = 0, i;
+  TopModule dut(.a(a), .y(y));
+  RefModule good(.a(a), .y(y_ref));
+  initial begin
+    for (i = 0; i < 50; i = i + 1) begin r = i; #1; if (y !== y_ref) errors = errors + 1; end
+    $display("Mismatches: %0d in %0d samples", errors, 50);
+  end
+endmodule
+"""
+WIRE_REF = "module RefModule(input [3:0] a, output [3:0] y); assign y = a + 4'd3; endmodule\n"
+_X = "  assign y = 4'bx;\nendmodule\n"
+
+
+@pytest.mark.parametrize("design", [
+    "module TopModule(input [3:0] a, output [3:0] y);\n  assign (supply0, supply1) a = 4'd0;\n" + _X,
+    "module TopModule(inout [3:0] a, output [3:0] y);\n  assign (supply0, supply1) a = 4'd0;\n" + _X,
+    "module TopModule(input [3:0] a, output [3:0] y);\n  assign a = 4'bx;\n" + _X,
+    "module TopModule(a, y);\n  input [3:0] a; output [3:0] y;\n  assign a = 4'bx;\n" + _X,
+    "module H(output [3:0] o); assign o = 4'bx; endmodule\n"
+    "module TopModule(input [3:0] a, output [3:0] y);\n  H h(.o(a));\n" + _X,
+    "module H(input [3:0] i); assign i = 4'bx; endmodule\n"
+    "module TopModule(input [3:0] a, output [3:0] y);\n  H h(a);\n" + _X,
+    "module TopModule(input [3:0] a, output [3:0] y);\n  buf b[3:0](a, 4'bx);\n" + _X,
+])
+def test_driving_the_testbench_s_input_nets_is_illegal(design: str) -> None:
+    """With wire inputs, a design that drives them (X, or supply strength) feeds the reference the
+    same corrupted stimulus: every such drive is refused."""
+    rep = grade_testbench(design, WIRE_TB, WIRE_REF)
+    assert not rep.passed and rep.category == "illegal", (rep.category, rep.detail)
+    right = "module TopModule(input [3:0] a, output [3:0] y);\n  assign y = a + 4'd3;\nendmodule\n"
+    assert grade_testbench(right, WIRE_TB, WIRE_REF).passed
+
+
 def test_flooding_the_output_with_forged_summaries_fails() -> None:
     ref, tb = _problem("Prob001_zero")  # outputs tied to 0 are right here: only the flood can fail it
     for n in (30000, 60000):

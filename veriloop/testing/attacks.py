@@ -114,7 +114,37 @@ STIMULUS: dict[str, Attack] = {
     "std_scope": lambda r: tied(r, "  initial void'(std::randomize());"),
     "monitoroff": lambda r: tied(r, "  initial $monitoroff;"),
 }
+def _on_input(ref: str, make: Callable[[str], str], tail: str = "") -> str:
+    """`make(first input port)` inside a tied design; a problem without inputs gets a supply net."""
+    (unit,) = read(ref).units
+    first = next((n for n, d in unit.ports.items() if d == "input"), None)
+    return tied(ref, make(first), tail=tail) if first else tied(ref, "  supply0 s0;")
+
+
+def _input_made_inout(ref: str) -> str:
+    design = tied(ref)
+    made = re.sub(r"\binput\b", "inout", design, count=1)
+    return made if made != design else tied(ref, "  supply1 s1;")
+
+
+DRIVE: dict[str, Attack] = {
+    # Drive the input nets the testbench shares with the reference (X, or stronger than its drivers).
+    "supply_assign_input": lambda r: _on_input(r, lambda i: f"  assign (supply0, supply1) {i} = '0;"),
+    "x_assign_input": lambda r: _on_input(r, lambda i: f"  assign {i} = 'x;"),
+    "child_output_on_input": lambda r: _on_input(
+        r, lambda i: f"  hx h(.o({i}));", tail="module hx(output o); assign o = 1'bx; endmodule\n"
+    ),
+    "child_drives_its_input": lambda r: _on_input(
+        r, lambda i: f"  hi h(.i({i}));", tail="module hi(input i); assign i = 1'bx; endmodule\n"
+    ),
+    "gate_output_on_input": lambda r: _on_input(r, lambda i: f"  buf b0({i}, 1'bx);"),
+    "supply_net": lambda r: tied(r, "  supply0 s0;"),
+    "wired_net": lambda r: tied(r, "  wand w0;"),
+    "tran_switch": lambda r: _on_input(r, lambda i: f"  wire t0; assign t0 = 1'bx; tran s0(t0, {i});"),
+    "pulldown": lambda r: _on_input(r, lambda i: f"  pulldown p0({i});"),
+    "input_made_inout": _input_made_inout,
+}
 CLASSES = {"early_finish": EARLY_FINISH, "preprocessor": PREPROCESSOR, "nonce": NONCE, "upward": UPWARD,
-           "stimulus": STIMULUS}
+           "stimulus": STIMULUS, "drive": DRIVE}
 
 

@@ -192,7 +192,8 @@ def grade_testbench(
             ),
         )
     trusted = trusted_names(testbench_sv, ref_sv)
-    scr = screen_design(design_sv, trusted)
+    golden = golden_sv if golden_sv is not None else golden_from_ref(ref_sv, trusted)
+    scr = screen_design(design_sv, trusted, golden)
     if not scr.ok:
         return GradeReport(
             passed=False,
@@ -205,7 +206,6 @@ def grade_testbench(
         )
     report = _run(scr.compiled_text, scr.roots, testbench_sv, ref_sv, top, timeout_s, data_files, vers)
     simcost.record(testbench_sv, design_sv, ref_sv, report.sim_s)
-    golden = golden_sv if golden_sv is not None else golden_from_ref(ref_sv, trusted)
     if not golden:
         if report.passed:
             report.detail = "sample count not cross-checked (no golden reference for this testbench)"
@@ -215,7 +215,7 @@ def grade_testbench(
         expected.counts().put(setup, report.samples)
 
     def golden_run() -> int | None:
-        gscr = screen_design(golden, trusted)
+        gscr = screen_design(golden, trusted, golden)
         text, roots = (gscr.compiled_text, gscr.roots) if gscr.ok else (golden, trusted.dut_types)
         grep = _run(text, roots, testbench_sv, ref_sv, top, max(timeout_s, 60.0), data_files, vers)
         return grep.samples if grep.passed else None

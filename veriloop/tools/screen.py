@@ -104,26 +104,56 @@ def trusted_names(*texts: str | None) -> TrustedNames:
     return out
 
 
+def _port_rules(
+    src: vsource.VerilogSource, trusted: TrustedNames, golden: vsource.VerilogSource | None
+) -> list[str]:
+    out: list[str] = []
+    for unit in src.units:
+        if unit.name not in trusted.dut_types:
+            continue
+        want = golden.unit(unit.name) if golden is not None else None
+        if want is not None and want.ports and unit.ports and want.ports != unit.ports:
+            differ = sorted(
+                f"{p}: {unit.ports.get(p, 'missing')} (golden: {want.ports.get(p, 'missing')})"
+                for p in set(want.ports) | set(unit.ports)
+                if want.ports.get(p) != unit.ports.get(p)
+            )
+            out.append(f"the ports of {unit.name} differ from the golden design's: {_limit(differ)}")
+        elif want is None:
+            inout = [p for p, d in unit.ports.items() if d == "inout"]
+            if inout:
+                out.append(
+                    f"{unit.name} has inout port(s) {_limit(inout)}: without a golden design to compare, "
+                    "a bidirectional port could drive the testbench's signals"
+                )
+    return out
+
+
 def _limit(items: list[str], n: int = 8) -> str:
     shown = ", ".join(items[:n])
     return shown + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
-def screen_design(design_sv: str, trusted: TrustedNames) -> Screening:
+def screen_design(design_sv: str, trusted: TrustedNames, golden_sv: str | None = None) -> Screening:
     """Check a design against the rules above; `ok` designs come with the text to compile.
 
-    When preprocessing changed the text (macros, directives), the text to compile is read and
-    checked a second time, so what the compiler gets is itself what was checked."""
-    first = _screen(vsource.read(design_sv, "design.sv"), trusted)
+    With a golden design, the modules the testbench expects must have the golden's port names and
+    directions; without one, they may not have `inout` ports (nothing says the testbench drives
+    them only from one side). When preprocessing changed the text (macros, directives), the text to
+    compile is read and checked a second time, so what the compiler gets is itself what was checked."""
+    golden = vsource.read(golden_sv, "golden.sv") if golden_sv else None
+    first = _screen(vsource.read(design_sv, "design.sv"), trusted, golden)
     if not first.ok or first.compiled_text == design_sv:
         return first
-    again = _screen(vsource.read(first.compiled_text, "design.sv"), trusted)
+    again = _screen(vsource.read(first.compiled_text, "design.sv"), trusted, golden)
     if not again.ok:
         return again.model_copy(update={"reasons": [f"after preprocessing: {r}" for r in again.reasons]})
     return first
 
 
-def _screen(src: vsource.VerilogSource, trusted: TrustedNames) -> Screening:
+def _screen(
+    src: vsource.VerilogSource, trusted: TrustedNames, golden: vsource.VerilogSource | None
+) -> Screening:
     illegal: list[str] = []
     includes = [d.line for d in src.directives if d.kind == "include"]
     if includes:
@@ -146,6 +176,16 @@ def _screen(src: vsource.VerilogSource, trusted: TrustedNames) -> Screening:
         illegal.append(f"$sformat/$sformatf need a string-literal format (line {src.dynamic_formats[0]})")
     if src.binds:
         illegal.append(f"bind is not allowed (line {src.binds[0]})")
+    if src.resolution:
+        illegal.append(
+            "drive strengths, supply/wired nets, switches, pullup/pulldown and alias are not allowed "
+            f"(they change how the testbench's nets resolve): {_limit(src.resolution)}"
+        )
+    if src.input_drives:
+        illegal.append(
+            f"drives its own input ports (their nets are the testbench's): {_limit(src.input_drives)}"
+        )
+    illegal += _port_rules(src, trusted, golden)
     if src.overrides:
         illegal.append(
             f"force/release and procedural assign/deassign are not allowed (line {src.overrides[0]}): "

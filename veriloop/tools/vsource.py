@@ -78,6 +78,12 @@ class VerilogSource(BaseModel):
     binds: list[int] = Field(default_factory=list)
     imports: list[str] = Field(default_factory=list)
     """Packages named in `import`/`export` items."""
+    resolution: list[str] = Field(default_factory=list)
+    """Keywords that change how drivers resolve or join nets (strengths, supply/wired nets,
+    switches, pullup/pulldown, alias), as `keyword (line N)`."""
+    input_drives: list[str] = Field(default_factory=list)
+    """Places where a unit drives one of its own input ports (an assign, a gate output, a child's
+    output port), as `unit.port (line N)`: the net is shared with whoever drives the input."""
     overrides: list[int] = Field(default_factory=list)
     """Lines of procedural `force`/`release`/`assign`/`deassign` statements."""
     directives: list[Directive] = Field(default_factory=list)
@@ -180,6 +186,20 @@ def _unit_kind(unit: Any) -> UnitKind:
     return kind
 
 
+def _body_ports(unit: Any, out: dict[str, str]) -> dict[str, str]:
+    """Non-ANSI `input a;` declarations in the unit's own body, added to `out`."""
+    for member in getattr(unit, "members", None) or []:
+        if _kind_name(member) != "PortDeclaration":
+            continue
+        tok = getattr(member.header, "direction", None)
+        direction = str(tok.valueText) if tok is not None and tok.valueText else "inout"
+        for decl in member.declarators:
+            if _is_token(decl):
+                continue
+            out[_token_text(decl.name)] = direction
+    return out
+
+
 def _ansi_ports(unit: Any) -> dict[str, str]:
     header = getattr(unit, "header", None)
     plist = getattr(header, "ports", None) if header is not None else None
@@ -257,6 +277,7 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
     declared: dict[int, set[str]] = {}  # id(unit node) -> names declared in it
     unit_nodes: dict[int, Any] = {}
     scoped: list[Any] = []
+    drivers: list[Any] = []
     unit_level: dict[str, None] = {}
     directive_kind = parsing.TriviaKind.Directive
     ident_kind = parsing.TokenKind.Identifier
@@ -272,6 +293,9 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
                     kind = _kind_name(syn) if syn is not None else "Directive"
                     line = _line(sm, syn) if syn is not None else 0
                     out.directives.append(Directive(kind=_DIRECTIVE_NAMES.get(kind, kind), line=line))
+            tk = str(node.kind).rsplit(".", 1)[-1]
+            if tk in _RESOLUTION_KEYWORDS or tk.startswith(("RTran", "Rtran", "Rcmos", "Rnmos", "Rpmos")):
+                out.resolution.append(f"{node.valueText} (line {_line(sm, node)})")
             if node.kind == ident_kind:
                 idents[str(node.valueText)] = None
             elif node.kind == sysid_kind:
@@ -289,7 +313,7 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
             if parent_unit is None:
                 out.units.append(
                     Unit(name=_unit_name(node), kind=_unit_kind(node), line=_line(sm, node),
-                         ports=_ansi_ports(node), header=_header_text(node))
+                         ports=_body_ports(node, _ansi_ports(node)), header=_header_text(node))
                 )
         if kind == "HierarchyInstantiation":
             inst_types[_token_text(node.type)] = None
@@ -299,6 +323,9 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
             out.binds.append(_line(sm, node))
         elif kind == "PackageImportItem":
             out.imports.append(_token_text(node.package))
+        if kind in ("ContinuousAssign", "PrimitiveInstantiation", "HierarchyInstantiation"):
+            keep.append(node)
+            drivers.append(node)
         elif kind.startswith("Procedural") and kind.endswith("Statement"):
             out.overrides.append(_line(sm, node))
         elif kind == "ScopedName" and (node.parent is None or _kind_name(node.parent) != "ScopedName"):
@@ -360,6 +387,7 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
                 line=_line(sm, node),
             )
         )
+    out.input_drives = _input_drives(sm, drivers, {u.name: u for u in out.units})
     out.system_calls = list(calls)
     out.instantiated = [t for t in inst_types if t]
     out.instance_names = [n for n in inst_names if n]
@@ -367,6 +395,114 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
     out.unit_level_names = [n for n in unit_level if n]
     out.compiled_text = _compiled_text(text, tree, sm, out)
     return out
+
+
+_RESOLUTION_KEYWORDS = {
+    "Supply0Keyword", "Supply1Keyword", "Tri0Keyword", "Tri1Keyword", "TriAndKeyword", "TriOrKeyword",
+    "TriRegKeyword", "WAndKeyword", "WOrKeyword", "Strong0Keyword", "Strong1Keyword", "Pull0Keyword",
+    "Pull1Keyword", "Weak0Keyword", "Weak1Keyword", "HighZ0Keyword", "HighZ1Keyword", "SmallKeyword",
+    "MediumKeyword", "LargeKeyword", "TranKeyword", "TranIf0Keyword", "TranIf1Keyword", "PullUpKeyword",
+    "PullDownKeyword", "AliasKeyword", "CmosKeyword", "NmosKeyword", "PmosKeyword",
+}
+# Gate primitives whose every terminal but the last is an output (the others: the first only).
+_MULTI_OUTPUT_GATES = {"buf", "not"}
+
+
+def _names_in(node: Any) -> list[str]:
+    """Identifiers an expression names as a whole (not those inside its index selects)."""
+    found: list[str] = []
+
+    def walk(n: Any) -> None:
+        if n is None or _is_token(n):
+            return
+        kind = _kind_name(n)
+        if kind in ("IdentifierName", "IdentifierSelectName"):
+            found.append(_token_text(n.identifier))
+            return
+        if kind == "ScopedName":
+            walk(_leftmost(n))
+            return
+        if kind in ("ElementSelect", "BitSelect", "SimpleRangeSelect", "AscendingRangeSelect",
+                    "DescendingRangeSelect"):
+            return
+        for child in _children(n):
+            walk(child)
+
+    walk(node)
+    return found
+
+
+def _children(node: Any) -> list[Any]:
+    out: list[Any] = []
+    for name in dir(node):
+        if name.startswith("_") or name in ("parent", "kind"):
+            continue
+        value = getattr(node, name, None)
+        if value is None or callable(value) or _is_token(value):
+            continue
+        if hasattr(value, "kind") and hasattr(value, "visit"):
+            out.append(value)
+        elif isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and hasattr(value, "__len__")):
+            try:
+                out.extend(v for v in value if hasattr(v, "visit") and not _is_token(v))
+            except TypeError:
+                continue
+    return out
+
+
+def _input_drives(sm: Any, drivers: list[Any], units: dict[str, Unit]) -> list[str]:
+    """Where a unit drives its own input ports: assign left-hand sides, gate outputs, and child ports
+    that are outputs (or inouts) connected to them."""
+    found: list[str] = []
+    for node in drivers:
+        owner = _enclosing_unit(node)
+        unit = units.get(_unit_name(owner)) if owner is not None else None
+        if unit is None:
+            continue
+        inputs = {p for p, d in unit.ports.items() if d == "input"}
+        if not inputs:
+            continue
+        driven: list[str] = []
+        kind = _kind_name(node)
+        if kind == "ContinuousAssign":
+            for assignment in node.assignments:
+                if not _is_token(assignment):
+                    driven += _names_in(getattr(assignment, "left", None))
+        elif kind == "PrimitiveInstantiation":
+            multi = str(node.type.valueText) in _MULTI_OUTPUT_GATES
+            for inst in node.instances:
+                if _is_token(inst):
+                    continue
+                terms = [c for c in inst.connections if not _is_token(c)]
+                outs = terms[:-1] if multi else terms[:1]
+                for term in outs:
+                    driven += _names_in(getattr(term, "expr", None))
+        else:
+            child = units.get(_token_text(node.type))
+            child_ports = list(child.ports.items()) if child is not None else []
+            for inst in node.instances:
+                if _is_token(inst):
+                    continue
+                conns = [c for c in inst.connections if not _is_token(c)]
+                for pos, conn in enumerate(conns):
+                    ckind = _kind_name(conn)
+                    if ckind == "WildcardPortConnection":
+                        driven += [p for p, d in child_ports if d != "input"]
+                        continue
+                    if child is None:
+                        continue
+                    if child.kind == "primitive":
+                        direction = "output" if pos == 0 else "input"
+                    elif ckind == "NamedPortConnection":
+                        direction = child.ports.get(_token_text(conn.name), "input")
+                    else:
+                        direction = child_ports[pos][1] if pos < len(child_ports) else "input"
+                    if direction != "input":
+                        driven += _names_in(getattr(conn, "expr", None))
+        for name in dict.fromkeys(driven):
+            if name in inputs:
+                found.append(f"{unit.name}.{name} (line {_line(sm, node)})")
+    return found
 
 
 def _is_token(obj: Any) -> bool:
