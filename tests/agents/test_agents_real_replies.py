@@ -264,3 +264,30 @@ async def test_all_cut_off_module_replies_end_in_a_verdict_that_says_so(tmp_path
     out = await verifier_node(state, runtime)  # type: ignore[arg-type]
     verdict = out["verdicts"][0]
     assert verdict["category"] == "no_code" and "cut off" in verdict["summary"]
+
+
+COUNTER = json.loads(
+    (Path(__file__).parent / "data" / "real_replies_counter.json").read_text(encoding="utf-8")
+)
+GOOD_COUNTER = """```verilog
+module up_counter(input clk, input rst, input en, output reg [7:0] count);
+    always @(posedge clk) begin
+        if (rst) count <= 8'd0;
+        else if (en) count <= count + 8'd1;
+    end
+endmodule
+```"""
+
+
+async def test_the_specs_port_names_win_over_a_library_entrys(tmp_path: Path, fake_openai) -> None:
+    from veriloop.agents.codeparse import extract_json
+
+    # Real reply: `up_counter` with output `q` (the library entry's name) where the spec says `count`.
+    fake_openai.enqueue(COUNTER["rtl_up_counter_3"], GOOD_COUNTER)
+    turn = _turn(tmp_path, fake_openai, "generator")
+    plan = extract_json(COUNTER["plan_0"])
+    ctx = {"module": "up_counter", "spec": COUNTER["spec"], "plan": plan}
+    got = await write_module(turn, _write_msgs(), ["up_counter"], {}, "up_counter", 4, "design.rtl", ctx)
+    assert "count" in got["up_counter"]
+    feedback = fake_openai.requests[1]["messages"][-1]["content"]
+    assert "missing: `count`" in feedback and "`d`" not in feedback  # `d` was the planner's copied example

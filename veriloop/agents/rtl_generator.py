@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from veriloop.agents import eda
@@ -108,6 +109,7 @@ async def write_module(
     cut_offs = 0
     last_error = ""
     checked: set[str] = set()
+    ports_checked = False
     for step in range(max_steps):
         try:
             comp = await turn.complete(
@@ -200,6 +202,19 @@ async def write_module(
             )
             retry += 1
             continue
+        wrong_ports = [] if ports_checked else missing_spec_ports(mods.get(top, ""), top, context)
+        if wrong_ports:  # the spec's port names win over names a model took from an example
+            ports_checked = True
+            turn.note("failure", f"module `{top}` lacks the spec's port(s) {', '.join(wrong_ports)}")
+            last_error = (
+                f"Module `{top}` must use the port names of the specification; missing: "
+                + ", ".join(f"`{p}`" for p in wrong_ports)
+            )
+            messages.append(
+                Message(role="user", content=last_error + ". Answer with the complete corrected module.")
+            )
+            retry += 1
+            continue
         got.update(mods)
         report = await asyncio.to_thread(eda.lint, {**known, **got}, top if top in {**known, **got} else None)
         if report.ok:
@@ -221,6 +236,35 @@ async def write_module(
             "failure", f"step budget ({max_steps}) spent; keeping the last code, which is not lint clean"
         )
     return got
+
+
+def missing_spec_ports(source: str, top: str, context: dict[str, Any]) -> list[str]:
+    """Port names the plan gives the top that the specification itself names, but `source` lacks."""
+    if not source:
+        return []
+    spec = str(context.get("spec") or "")
+    plan = context.get("plan") or {}
+    ports: list[str] = next(
+        (list(m.get("ports") or []) for m in plan.get("modules") or [] if m.get("name") == top), []
+    )
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", spec))
+    wanted = [n for n in (_port_name(p) for p in ports) if n and n in words]
+    try:
+        unit = vsource.read(source, f"{top}.sv").unit(top)
+    except Exception:  # noqa: BLE001 - unparsable code is lint's to report
+        return []
+    if unit is None or not unit.ports:
+        return []
+    return [n for n in wanted if n not in unit.ports]
+
+
+def _port_name(decl: str) -> str:
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"\[[^\]]*\]", " ", decl))
+        if w not in ("input", "output", "inout", "wire", "reg", "logic", "signed", "unsigned")
+    ]
+    return words[-1] if words else ""
 
 
 def requested_closure(
