@@ -74,3 +74,18 @@ async def test_llama_cpp_overflow_is_a_context_error_with_numbers(fake_openai: F
         await _backend(fake_openai).complete(_req("design.architect"))
     assert "1047 prompt tokens; the context holds 1024" in err.value.message
     assert LLAMA_CPP in (err.value.hint or "")
+
+
+async def test_context_window_lowers_the_cap_or_refuses_early(fake_openai: FakeOpenAIServer) -> None:
+    backend = _backend(fake_openai, context_tokens=1024)
+    words = "assign y = sel ? b : a; " * 60  # ~1,440 characters: about 480 estimated tokens
+    await backend.complete(
+        CompletionRequest(messages=[Message(role="user", content=words)], task="design.testbench")
+    )
+    sent = fake_openai.requests[-1]["max_tokens"]
+    assert 64 <= sent < DEFAULT_MAX_TOKENS["testbench"] and sent <= 1024 - 480
+    before = fake_openai.request_count
+    huge = CompletionRequest(messages=[Message(role="user", content=words * 5)], task="design.rtl")
+    with pytest.raises(ContextTooLong) as err:
+        await backend.complete(huge)
+    assert "the context holds 1024" in err.value.message and fake_openai.request_count == before

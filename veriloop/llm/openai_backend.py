@@ -199,6 +199,8 @@ class OpenAIBackend(LLMBackend):
             kw["tools"] = [tool_to_openai(t) for t in req.tools]
         # Every request carries a reply cap: the caller's, else the configured/default one of its task.
         cap = req.max_tokens if req.max_tokens is not None else reply_cap(req.task, self.cfg.max_tokens)
+        if self.cfg.context_tokens:
+            cap = self._fit_context(req, cap, self.cfg.context_tokens)
         if self.cfg.reasoning:
             kw["max_completion_tokens"] = cap
         else:
@@ -212,6 +214,18 @@ class OpenAIBackend(LLMBackend):
         if self.cfg.extra_body:
             kw["extra_body"] = dict(self.cfg.extra_body)
         return kw
+
+    def _fit_context(self, req: CompletionRequest, cap: int, context: int) -> int:
+        """The reply cap lowered so that prompt + reply fit the configured context window; a prompt
+        clearly too long (a quarter over, by the estimate) fails here, before the call."""
+        prompt = estimate_tokens(req)
+        if prompt > context * 1.25:
+            raise ContextTooLong(
+                f"The request to backend '{self.name}' exceeds the context window of model {self.model} "
+                f"(about {prompt} prompt tokens; the context holds {context}).",
+                hint="Shorten the prompt or raise context_tokens (and the server's context size).",
+            )
+        return max(64, min(cap, context - prompt))
 
     # -- the call --------------------------------------------------------------------------------
     async def complete(self, request: CompletionRequest) -> Completion:
@@ -389,6 +403,15 @@ class OpenAIBackend(LLMBackend):
             f"Backend '{self.name}' at {self.base_url} kept failing ({last.detail}) after {tries}.",
             hint=hint_net,
         )
+
+
+def estimate_tokens(req: CompletionRequest) -> int:
+    """A generous estimate of a request's prompt tokens (3 characters a token, 4 per message)."""
+    chars = sum(
+        len(m.content or "") + sum(len(t.raw_arguments or "") for t in m.tool_calls) for m in req.messages
+    )
+    chars += sum(len(json.dumps(t.parameters)) + len(t.description) for t in req.tools)
+    return chars // 3 + 4 * len(req.messages)
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
