@@ -291,3 +291,17 @@ async def test_the_specs_port_names_win_over_a_library_entrys(tmp_path: Path, fa
     assert "count" in got["up_counter"]
     feedback = fake_openai.requests[1]["messages"][-1]["content"]
     assert "missing: `count`" in feedback and "`d`" not in feedback  # `d` was the planner's copied example
+
+
+async def test_a_long_call_shows_a_heartbeat(tmp_path: Path, fake_openai, monkeypatch) -> None:
+    import veriloop.agents.deps as deps_mod
+
+    monkeypatch.setattr(deps_mod, "HEARTBEAT_S", 0.05)
+    fake_openai.enqueue(Reply(content=REAL["rtl_mux_3"], delay_s=0.4))
+    lines: list[str] = []
+    turn = _turn(tmp_path, fake_openai, "generator")
+    turn.deps.progress = lambda agent, it, msg: lines.append(f"{agent}: {msg}")
+    got = await write_module(turn, _write_msgs(), ["mux"], {}, "mux", 2, "design.rtl", {"module": "mux"})
+    assert "mux" in got
+    beats = [ln for ln in lines if "waiting for fake (design.rtl" in ln]
+    assert len(beats) >= 3 and beats[0].startswith("generator: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -18,6 +19,8 @@ ProgressFn = Callable[[str, int, str], None]
 """progress(agent, iteration, message)"""
 
 _CLIP = 6000
+HEARTBEAT_S = 30.0
+"""How often a running LLM call is reported as still running (the progress line)."""
 
 
 def clip(text: str | None, limit: int = _CLIP) -> str:
@@ -164,7 +167,7 @@ class Turn:
         )
         if record_prompt and messages:
             self.note("prompt", messages[-1].content or "", backend=self.backend_name)
-        comp = await backend.complete(req)
+        comp = await self._with_heartbeat(backend.complete(req), task)
         self.spend = self.spend.add(
             self.backend_name,
             comp.model or backend.model,
@@ -194,6 +197,24 @@ class Turn:
             self.cut_offs += 1
             self.note("failure", f"reply cut off at the max_tokens cap ({max_tokens}; finish_reason=length)")
         return comp
+
+    async def _with_heartbeat(self, call: Any, task: str) -> Completion:
+        """Await the call; while it runs, say every HEARTBEAT_S seconds that it is still running."""
+        job = asyncio.ensure_future(call)
+        start = time.monotonic()
+        try:
+            while True:
+                done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
+                if done:
+                    return job.result()  # type: ignore[no-any-return]
+                self.deps.say(
+                    self.agent,
+                    self.iteration,
+                    f"waiting for {self.backend_name} ({task}, {time.monotonic() - start:.0f} s)",
+                )
+        finally:
+            if not job.done():
+                job.cancel()
 
     def repeated(self, task: str, context: dict[str, Any]) -> int:
         """How many consecutive replies of this thread equalled the one before (0: the last one was new)."""
