@@ -9,8 +9,10 @@ Three small ideas every caller of `complete` shares::
 A cap is looked up by task name ("design.testbench") or by the short name of the agent that sends
 it ("testbench"); configured values (veriloop.toml `[max_tokens]` or a backend's own
 `max_tokens` table) win over the defaults below. The defaults are sized from what a 1.5B coder
-model wrote for veriloop's prompts (planner ~250 tokens, modules 75-450, testbenches that never
-stopped): a little headroom over a good reply, far below a runaway one.
+model wrote for veriloop's prompts (issue 14 cassettes: complete replies at most 339 tokens for
+the planner, 171 architect, 367 generator, 436 fix, 626 evolve; all 15 testbench replies ran into
+the server's 2,048 cap): ample headroom over a good reply, and a runaway one stops at about 100 s
+on a 20 tokens/s CPU model instead of 600 s.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {
     "architect": 1024,
     "generator": 2048,
     "fix": 2048,
-    "testbench": 3072,
+    "testbench": 2048,
     "evolve": 2048,
     "single_shot": 2048,
     "chat": 1024,
