@@ -35,20 +35,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from veriloop.sandbox import identity, syscall_filter
-from veriloop.sandbox.contract import JOB_DIR, Limits
+from veriloop.sandbox import identity, jobdir, syscall_filter
+from veriloop.sandbox.contract import JOB_DIR, SYSTEM_TOP_DIRS, VISIBLE_ETC_FILES, Limits
 from veriloop.sandbox.identity import sandbox_user
 from veriloop.sandbox.process import rlimit_values
-
-_ETC_FILES = [
-    "/etc/ld.so.cache",
-    "/etc/alternatives",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/nsswitch.conf",
-    "/etc/localtime",
-]
-_TOP_DIRS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 
 
 def launcher(limits: Limits, with_cgroup: bool) -> list[str]:
@@ -114,7 +104,7 @@ def readable_path(path: str) -> str:
         if found is not None and os.path.exists(found):
             return found
         if not _staged:
-            _clean_stale_views()
+            jobdir.remove_stale("veriloop-view")
             atexit.register(_drop_views)
         root = tempfile.mkdtemp(prefix=f"veriloop-view-{os.getpid()}-")
         target = os.path.join(root, "view")
@@ -131,20 +121,6 @@ def _drop_views() -> None:
     for target in _staged.values():
         remove(os.path.dirname(target))
     _staged.clear()
-
-
-def _clean_stale_views() -> None:
-    """Remove view copies left by veriloop processes that were killed."""
-    from veriloop.sandbox.inside import remove
-
-    base = Path(tempfile.gettempdir())
-    for d in base.glob("veriloop-view-*-*"):
-        try:
-            pid = int(d.name.split("-")[2])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
-            remove(str(d))
 
 
 def _copy_plain(src: str, dst: str) -> None:
@@ -182,13 +158,13 @@ def _aliases(prefix: str) -> list[str]:
 def system_binds() -> tuple[str, ...]:
     """The read-only system dirs, /etc files and Python install every job sees."""
     args: list[str] = ["--ro-bind", "/usr", "/usr"]
-    for top in _TOP_DIRS:
+    for top in SYSTEM_TOP_DIRS:
         p = Path(top)
         if p.is_symlink():
             args += ["--symlink", os.readlink(top), top]
         elif p.is_dir():
             args += ["--ro-bind", top, top]
-    for etc in _ETC_FILES:
+    for etc in VISIBLE_ETC_FILES:
         args += ["--ro-bind-try", etc, etc]
     seen: set[str] = set()
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):

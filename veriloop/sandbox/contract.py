@@ -13,6 +13,18 @@ from pydantic import BaseModel, Field
 
 KillReason = Literal["timeout", "memory", "output", "signal"]
 
+VISIBLE_ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/alternatives",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+)
+"""The only /etc files a contained job sees (read-only), whichever backend contains it."""
+SYSTEM_TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+"""Top-level system dirs (or merged-/usr links) a contained job sees besides /usr."""
+
 JOB_DIR = "/job"
 """Where a contained job's directory appears (also its cwd); backends without namespaces use a temp dir."""
 

@@ -57,7 +57,16 @@ from typing import Any
 from veriloop.errors import SandboxError
 from veriloop.sandbox import bwrap, cgroup, jobdir
 from veriloop.sandbox.collect import safe_name
-from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Limits, Sandbox, base_env
+from veriloop.sandbox.contract import (
+    JOB_DIR,
+    SYSTEM_TOP_DIRS,
+    VISIBLE_ETC_FILES,
+    Job,
+    JobResult,
+    Limits,
+    Sandbox,
+    base_env,
+)
 from veriloop.sandbox.process import RawRun, run_process
 
 SANDBOX_UID = 65534
@@ -76,15 +85,6 @@ MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
 RUNSC_FLAGS = ("--platform=ptrace", "--ignore-cgroups", "--overlay2=none", "--oci-seccomp")
 PROCESS_NOTE = "RLIMIT_NPROC inside gVisor (the job's uid is not root), and a host pids cgroup where allowed"
 
-_ETC_FILES = [
-    "/etc/ld.so.cache",
-    "/etc/alternatives",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/nsswitch.conf",
-    "/etc/localtime",
-]
-_TOP_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 _ids = itertools.count()
 BUNDLE_PREFIX = "veriloop-gvisor-"
 """Bundle dirs are `<tmp>/veriloop-gvisor-<pid>-<random>`: the pid says whose they are (`sweep_stale`)."""
@@ -217,7 +217,7 @@ def seccomp_profile() -> dict[str, Any]:
 def _make_rootfs(rootfs: Path, points: tuple[tuple[str, bool], ...]) -> Path:
     """A root directory of nothing but the `/bin`-style links and empty mount points (dir or file)."""
     rootfs.mkdir()
-    for top in _TOP_LINKS:
+    for top in SYSTEM_TOP_DIRS:
         if os.path.islink(top):
             os.symlink(os.readlink(top), rootfs / top.lstrip("/"))
     for dest, is_dir in points:
@@ -274,10 +274,10 @@ def write_bundle(job: Job, bundle: Path, host_job_dir: Path, memory_by_rlimit: b
         },
         _bind("/usr", "/usr"),
     ]
-    for top in _TOP_LINKS:
+    for top in SYSTEM_TOP_DIRS:
         if not os.path.islink(top) and os.path.isdir(top):
             mounts.append(_bind(top, top))
-    for etc in _ETC_FILES:
+    for etc in VISIBLE_ETC_FILES:
         if os.path.exists(etc):
             mounts.append(_bind(os.path.realpath(etc), etc))
     for path in _python_dirs():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def collect(root: Path, names: list[str], max_bytes: int) -> dict[str, bytes]:
         if data is not None:
             out[name] = data
     return out
+
+
+def remove_stale(prefix: str, base: Path | None = None) -> None:
+    """Remove `<base>/<prefix>-<pid>-*` dirs whose veriloop process is gone (SIGKILL skips cleanup)."""
+    base = base or Path(tempfile.gettempdir())
+    for d in base.glob(f"{prefix}-*-*"):
+        try:
+            pid = int(d.name[len(prefix) + 1 :].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+            inside.remove(str(d))
 
 
 def remove(root: Path) -> None:

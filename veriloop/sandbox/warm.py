@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 from pydantic import BaseModel
 
 from veriloop.errors import SandboxError
-from veriloop.sandbox import bwrap, cgroup
+from veriloop.sandbox import bwrap, cgroup, jobdir
 from veriloop.sandbox.contract import Job, JobResult, Limits, base_env
 from veriloop.sandbox.process import bwrap_sync_argv, kill_reason, release_bwrap
 
@@ -66,20 +66,9 @@ def available() -> bool:
     return bwrap.probe()[0] and bwrap.hardening_flags() is not None
 
 
-def _clean_stale(base: Path, prefix: str) -> None:
-    """Remove shared dirs left by veriloop processes that were killed (SIGKILL skips close())."""
-    for d in base.glob(f"{prefix}-*-*"):
-        try:
-            pid = int(d.name[len(prefix) + 1 :].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(d, ignore_errors=True)
-
-
 def shared_dir(prefix: str, files: dict[str, Path]) -> Path:
     """A fresh host dir (to bind read-only into the sandboxes) holding `inside.py` and `files`."""
-    _clean_stale(Path(tempfile.gettempdir()), prefix)
+    jobdir.remove_stale(prefix)
     root = Path(tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}-"))
     os.chmod(root, 0o755)
     shutil.copyfile(_HERE / "inside.py", root / INSIDE_FILE)
