@@ -212,6 +212,8 @@ def test_whole_mux_run_with_the_recorded_replies_is_bounded_and_honest(
     assert all(b["max_tokens"] for b in fake_openai.requests)
     assert seen.get("generator") == 2  # the second iteration did not "fix" a design the verifier never tested
     assert len(fake_openai.requests) <= 10 < REAL["recorded_run"]["calls"]
+    assert report["cut_off_replies"] == 6 and report["repeated_replies"] >= 1
+    assert "replies cut off at max_tokens: 6" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
 
 async def test_lint_tool_called_again_with_unchanged_code_is_told_so(tmp_path: Path, fake_openai) -> None:

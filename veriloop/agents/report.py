@@ -43,6 +43,10 @@ class DesignReport(BaseModel):
     tool_versions: dict[str, str | None] = Field(default_factory=dict)
     files: list[str] = Field(default_factory=list)
     lessons_stored: int = 0
+    repeated_replies: int = 0
+    """LLM replies identical to the previous reply of the same request thread."""
+    cut_off_replies: int = 0
+    """LLM replies that stopped at the max_tokens cap (finish_reason=length)."""
     finished: str = ""
 
 
@@ -91,7 +95,18 @@ def build_report(state: DesignState, tool_versions: dict[str, str | None]) -> De
         escalated=bool(state.get("escalated")),
         seed=state.get("seed"),
         tool_versions=tool_versions,
+        repeated_replies=_count_notes(state, ("identical to the previous",)),
+        cut_off_replies=_count_notes(state, ("reply cut off at the max_tokens cap",)),
         finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+
+
+def _count_notes(state: DesignState, starts: tuple[str, ...]) -> int:
+    """Failure notes of the transcript that begin with one of `starts` (repeats, cut-off replies)."""
+    return sum(
+        1
+        for e in state.get("transcript") or []
+        if e.get("kind") == "failure" and str(e.get("text", "")).startswith(starts)
     )
 
 
@@ -111,7 +126,8 @@ def _md(report: DesignReport) -> str:
         + (" (escalated)" if r.escalated else ""),
         "- Models: " + (", ".join(f"{b}: {m}" for b, m in r.models.items()) or "none called"),
         f"- LLM calls: {r.calls}; tokens: {r.prompt_tokens} prompt + {r.completion_tokens} completion; "
-        f"cost: ${r.usd:.4f}",
+        f"cost: ${r.usd:.4f}; replies cut off at max_tokens: {r.cut_off_replies}; "
+        f"identical to the previous one: {r.repeated_replies}",
         f"- Seed: {r.seed}",
         "- Tool versions: " + ", ".join(f"{k} {v or 'absent'}" for k, v in r.tool_versions.items()),
         "",

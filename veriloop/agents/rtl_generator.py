@@ -131,7 +131,7 @@ async def write_module(
                 key = f"{call.name}:{call.arguments.get('code') if isinstance(call.arguments, dict) else ''}"
                 if key in checked:  # the same code checked again: say so instead of the same error alone
                     turn.repeats += 1
-                    turn.note("failure", f"{call.name} called again with unchanged code")
+                    turn.note("failure", f"identical to the previous call: {call.name} with unchanged code")
                     result = (
                         "You already checked this exact code and it has not changed; the result is the "
                         "same. Change the code before checking again.\n" + result
