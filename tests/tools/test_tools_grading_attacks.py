@@ -86,6 +86,15 @@ def test_driving_the_testbench_s_input_nets_is_illegal(design: str) -> None:
     assert grade_testbench(right, WIRE_TB, WIRE_REF).passed
 
 
+def test_a_port_turned_output_under_another_name_is_illegal_when_connected_by_position() -> None:
+    tb = WIRE_TB.replace("TopModule dut(.a(a), .y(y));", "TopModule dut(a, y);")
+    design = "module TopModule(output [3:0] q, output [3:0] y);\n  assign q = 4'bx;\n" + _X
+    rep = grade_testbench(design, tb, WIRE_REF)
+    assert rep.category == "illegal" and "q: output (golden: input)" in rep.detail
+    # Connected by name, a renamed port is the compiler's business (a plain `syntax` failure).
+    assert grade_testbench(design, WIRE_TB, WIRE_REF).category == "syntax"
+
+
 def test_flooding_the_output_with_forged_summaries_fails() -> None:
     ref, tb = _problem("Prob001_zero")  # outputs tied to 0 are right here: only the flood can fail it
     for n in (30000, 60000):

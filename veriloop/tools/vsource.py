@@ -68,6 +68,8 @@ class VerilogSource(BaseModel):
     instantiated: list[str] = Field(default_factory=list)
     """Types of module/interface/program/primitive instances, in order of appearance (unique)."""
     instance_names: list[str] = Field(default_factory=list)
+    positional: list[str] = Field(default_factory=list)
+    """Types instantiated with ports connected by position (not by name)."""
     names: list[NameRef] = Field(default_factory=list)
     system_calls: list[str] = Field(default_factory=list)
     """Every `$name` used (tasks and functions), unique, in order of first use."""
@@ -317,6 +319,10 @@ def _read_cached(text: str, name: str, defines: tuple[str, ...]) -> VerilogSourc
                 )
         if kind == "HierarchyInstantiation":
             inst_types[_token_text(node.type)] = None
+            for inst in node.instances:
+                conns = [] if _is_token(inst) else [c for c in inst.connections if not _is_token(c)]
+                if any(_kind_name(c) == "OrderedPortConnection" for c in conns):
+                    out.positional.append(_token_text(node.type))
         elif kind == "InstanceName":
             inst_names[_token_text(node.name)] = None
         elif kind == "BindDirective":
