@@ -174,7 +174,7 @@ def test_running_evolve_run_updates_live_and_takes_a_steering_note(
         page.wait_for_selector(f"#runs tr[data-run='{run_id}'] .state-running")
         page.goto(f"{srv.url}#/evolve/{run_id}")
         page.wait_for_selector("#evolve-progress")
-        assert page.locator("#live").is_visible()
+        page.wait_for_selector("#live", state="visible")  # set once the first status poll answers
         first = page.locator("#evolve-progress").inner_text()
         # the page polls; without a reload its numbers move while the run goes
         page.wait_for_function(
