@@ -226,9 +226,6 @@ def test_killed_worker_node_loses_no_candidate(cluster: LocalCluster, hidden: Pa
     with (problem / "evaluator.py").open("a", encoding="utf-8") as f:
         f.write(SLOW_STAGE2)
     iterations = 14
-    local = run_evolution(
-        problem, load_settings(), EvolveOptions(iterations=iterations, seed=5, eval_workers=2)
-    )
     data = tmp_path / "driver-data"
     driver = _driver(cluster, problem, data, iterations, 5)
     try:
@@ -249,7 +246,9 @@ def test_killed_worker_node_loses_no_candidate(cluster: LocalCluster, hidden: Pa
     rows = db_rows(Path(summary["run_dir"]) / "programs.sqlite")
     assert [r[0] for r in rows["iterations"]] == list(range(iterations + 1))
     lost = summary["stats"]["executor"]["lost"]
-    if lost:  # Ray's re-runs were spent: those candidates are recorded as faults, not dropped
-        assert sum(1 for r in rows["iterations"] if r[2] == "lost") == lost
-    else:  # every task of the killed node ran again on the new one: the same database as local
-        assert rows == db_rows(Path(local.run_dir) / "programs.sqlite")
+    # Ray's spent re-runs are recorded as faults, not dropped. (The database need not equal the
+    # local run's here: a stage cut short by the kill may be recorded as that candidate's fault,
+    # after which the search goes another way. Equality without a kill is the test above.)
+    assert sum(1 for r in rows["iterations"] if r[2] == "lost") == lost
+    assert all(r[1] for r in rows["iterations"]), "every iteration has an outcome"
+    assert {r[0] for r in rows["programs"]} >= {r[3] for r in rows["iterations"] if r[3]}
