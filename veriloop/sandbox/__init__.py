@@ -129,7 +129,7 @@ def _process_limit() -> str:
 
 
 def _build(cfg: SandboxConfig) -> tuple[Sandbox, SandboxInfo]:
-    from veriloop.sandbox import docker_backend, local, rlimits
+    from veriloop.sandbox import bwrap, docker_backend, local, rlimits
 
     if cfg.backend == "docker":
         box: Sandbox = docker_backend.DockerSandbox(cfg.docker_image, cfg.max_parallel)
@@ -152,7 +152,7 @@ def _build(cfg: SandboxConfig) -> tuple[Sandbox, SandboxInfo]:
             reason="configured: [sandbox] backend = rlimits (no isolation)",
             process_limit=_process_limit(),
         )
-    ok, why = local.probe()
+    ok, why = bwrap.probe()
     if ok:
         reason = why if cfg.backend == "local" else f"auto: {why}"
         return local.LocalSandbox(cfg.max_parallel), SandboxInfo(

@@ -20,11 +20,9 @@ from veriloop.sandbox import bwrap, cgroup, collect
 from veriloop.sandbox.contract import JOB_DIR, Job, JobResult, Sandbox, StagedJob, base_env
 from veriloop.sandbox.process import RawRun, run_process
 
-__all__ = ["JOB_DIR", "LocalSandbox", "base_env", "probe"]
+__all__ = ["JOB_DIR", "LocalSandbox"]
 
 
-probe = bwrap.probe
-hardening_flags = bwrap.hardening_flags
 
 _COLLECT_LIST = "/.veriloop-collect"
 

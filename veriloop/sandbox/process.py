@@ -254,7 +254,7 @@ def run_process(
     if after_spawn is not None:
         after_spawn()
     if sync is not None:
-        release_bwrap(sync[0], sync[1], limits, cgroup_procs, started + limits.wall_s)
+        release_bwrap(sync[0], sync[1], cgroup_procs, started + limits.wall_s)
     side = bytearray()
     side_total = 0
     deadline = started + limits.wall_s
@@ -392,9 +392,7 @@ def bwrap_sync_argv(argv: Sequence[str]) -> tuple[list[str], tuple[int, int], tu
     return out, (info_r, block_w), (info_w, block_r)
 
 
-def release_bwrap(
-    info_r: int, block_w: int, limits: Limits, cgroup_procs: Sequence[str], deadline: float
-) -> None:
+def release_bwrap(info_r: int, block_w: int, cgroup_procs: Sequence[str], deadline: float) -> None:
     """Read bwrap's child pid, put it in the cgroups, then let bwrap run the job (its rlimits come from
     the `prlimit` launcher in front of bwrap: see `bwrap.launcher`)."""
     info = b""

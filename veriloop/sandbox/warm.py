@@ -163,7 +163,7 @@ class WarmSandbox:
             os.close(fd)
         spawn.close()
         procs = self.group.procs_files if self.group else []
-        release_bwrap(sync[0], sync[1], job.limits, procs, time.monotonic() + START_TIMEOUT_S)
+        release_bwrap(sync[0], sync[1], procs, time.monotonic() + START_TIMEOUT_S)
         ready = self._recv(time.monotonic() + START_TIMEOUT_S)
         if not ready or not ready.get("ready"):
             tail = self.stderr_tail()
