@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,6 @@ pytestmark = pytest.mark.skipif(
     not (describe(LOCAL).contained and warm.available()), reason="bubblewrap cannot run here"
 )
 X86 = os.uname().machine == "x86_64"
-
-
-@pytest.fixture
-def pool() -> Iterator[StepPool]:
-    p = StepPool(1)
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 def _one(code: str, **limits: float) -> tuple[int | None, str, str]:

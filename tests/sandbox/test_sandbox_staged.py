@@ -6,7 +6,6 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,15 +20,6 @@ LOCAL = SandboxConfig(backend="local")
 pytestmark = pytest.mark.skipif(
     not (describe().mode == "local" and warm.available()), reason="warm sandboxes need the bwrap sandbox"
 )
-
-
-@pytest.fixture
-def pool() -> Iterator[StepPool]:
-    p = StepPool(1)
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 def _py(code: str, wall_s: float = 10.0, **kw: object) -> Step:
