@@ -359,14 +359,22 @@ def _command_line(w: _Work, word: str, like: str) -> str:
     return indent + word + (";" if like.rstrip().endswith(";") else "")
 
 
-def _substitute_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
-    """Replace one line of a script by a command its comments list."""
+def _pick_command(w: _Work, rng: random.Random) -> tuple[int, str] | None:
+    """A script line (not a comment) and a command its comments list, laid out like that line."""
     vocab = _vocabulary(w)
     cands = [i for i in w.editable() if not _is_comment(w.lines[i], w.lang)]
     if not vocab or not cands:
-        return False
+        return None
     i = cands[rng.randrange(len(cands))]
-    new = _command_line(w, vocab[rng.randrange(len(vocab))], w.lines[i])
+    return i, _command_line(w, vocab[rng.randrange(len(vocab))], w.lines[i])
+
+
+def _substitute_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
+    """Replace one line of a script by a command its comments list."""
+    picked = _pick_command(w, rng)
+    if picked is None:
+        return False
+    i, new = picked
     if new.strip() == w.lines[i].strip():
         return False
     w.replace(i, i + 1, [new], f"line {i + 1} -> '{new.strip()}' (a command the comments list)")
@@ -375,12 +383,10 @@ def _substitute_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bo
 
 def _insert_command(w: _Work, rng: random.Random, ctx: dict[str, Any]) -> bool:
     """Insert, after one line of a script, a command its comments list."""
-    vocab = _vocabulary(w)
-    cands = [i for i in w.editable() if not _is_comment(w.lines[i], w.lang)]
-    if not vocab or not cands:
+    picked = _pick_command(w, rng)
+    if picked is None:
         return False
-    i = cands[rng.randrange(len(cands))]
-    new = _command_line(w, vocab[rng.randrange(len(vocab))], w.lines[i])
+    i, new = picked
     w.replace(i, i + 1, [w.lines[i], new], f"inserted '{new.strip()}' after line {i + 1}")
     return True
 
