@@ -40,7 +40,12 @@ class BackendConfig(BaseModel):
     """Reply caps for this backend by task ("design.testbench") or agent ("testbench"); they win
     over the top-level [max_tokens] table and the defaults in veriloop.llm.caps."""
     context_tokens: int | None = Field(default=None, ge=256)
-    """The server's context window (e.g. llama.cpp's --ctx-size), when known; reported in errors."""
+    """The server's context window (e.g. llama.cpp's --ctx-size). Unset: read once from the server
+    (llama.cpp's GET /props, vLLM's max_model_len in /v1/models), else unknown. Used to lower a
+    reply's cap, to leave out droppable prompt parts and to refuse a clearly too long prompt."""
+    stream: bool = True
+    """kind=openai: stream replies, so that a runaway reply (the same lines over and over) is
+    stopped early and reported like one cut off at max_tokens. false for servers that cannot."""
 
     def api_key(self) -> str | None:
         """The key, read from the environment at call time (never stored)."""
@@ -88,6 +93,13 @@ class AgentsConfig(BaseModel):
     evaluator: str | None = None
     escalate_to: str | None = None
     escalate_after: int = Field(default=2, ge=1)
+    plan_from_spec: bool = True
+    """A spec that names the top module and lists its ports gets its plan read from it (no planner or
+    architect call, no retrieved designs beside the spec's own names); false: always ask them."""
+    testbench: Literal["auto", "scaffold", "llm"] = "auto"
+    """Self-verified testbenches: "scaffold" = veriloop writes the harness from the design's ports and
+    the verifier agent writes only a reference model of the spec; "llm" = the agent writes the whole
+    testbench; "auto" = scaffold for model backends, the design library's testbenches offline."""
 
 
 class Settings(BaseSettings):

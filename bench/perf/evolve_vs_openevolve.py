@@ -35,11 +35,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-OE_VENV = HERE / ".openevolve-venv"
-OE_PY = OE_VENV / "bin" / "python"
 sys.path.insert(0, str(HERE))
 
 from evolve_perf_problem import responder, write_problem  # noqa: E402
+from oe_venv import OE_PY, ensure_openevolve  # noqa: E402
 
 TARGETS = {
     "memory_pss_vs_oe8": 0.5,
@@ -49,17 +48,6 @@ TARGETS = {
     "sampling_20k_ms": 5.0,
 }
 ISSUE_BASELINE = {"oe_500ms": {1: 1.75, 2: 3.3, 4: 5.9, 8: 8.6}, "oe_0ms_2w": 31.0}
-
-
-def ensure_openevolve() -> None:
-    """Create the OpenEvolve venv with openevolve==0.4.0 from PyPI (once)."""
-    if OE_PY.exists():
-        ok = subprocess.run([str(OE_PY), "-c", "import openevolve"], capture_output=True).returncode == 0
-        if ok:
-            return
-    print("creating", OE_VENV, "with openevolve==0.4.0 ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(OE_VENV)], check=True)
-    subprocess.run([str(OE_PY), "-m", "pip", "install", "-q", "openevolve==0.4.0"], check=True)
 
 
 def _field(path: str, key: str) -> int:

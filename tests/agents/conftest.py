@@ -101,21 +101,45 @@ def last_user(body: dict[str, Any]) -> str:
     )
 
 
+@pytest.fixture(autouse=True)
+def _whole_testbenches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted Team writes whole testbenches (`agents.testbench = "llm"`); the scaffold around an
+    agent-written reference model, the default for model backends, is tested in
+    test_agents_reference_model.py, which sets its own style."""
+    monkeypatch.setenv("VERILOOP_AGENTS__TESTBENCH", "llm")
+
+
+def asks_for_reference_model(body: dict[str, Any]) -> bool:
+    system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
+    return "REFERENCE MODEL" in system
+
+
+def as_reference(design: str, top: str = "counter") -> str:
+    """A design renamed to the reference model's name (`<top>_expected`)."""
+    return design.replace(f"module {top} ", f"module {top}_expected ", 1)
+
+
 @dataclass
 class Team:
-    """A scripted LLM team: answers each agent by the system prompt; generator replies come from a list."""
+    """A scripted LLM team: answers each agent by the system prompt; generator replies come from a list,
+    reference models (asked for by the scaffold) from `references` (the last one repeats)."""
 
     rtl: list[str]
     testbench: str = field(default_factory=tb)
+    references: list[str] = field(default_factory=lambda: [as_reference(GOOD_COUNTER)])
     calls: dict[str, int] = field(default_factory=dict)
 
     def __call__(self, body: dict[str, Any]) -> str:
         r = role(body)
+        if r == "verifier" and asks_for_reference_model(body):
+            r = "reference"
         self.calls[r] = self.calls.get(r, 0) + 1
         if r == "planner":
             return "```json\n" + json.dumps(PLAN) + "\n```"
         if r == "architect":
             return "```json\n" + json.dumps(ARCH) + "\n```"
+        if r == "reference":
+            return fenced(self.references[min(self.calls[r] - 1, len(self.references) - 1)])
         if r == "verifier":
             return fenced(self.testbench)
         if r == "generator":
@@ -142,4 +166,6 @@ def kit() -> SimpleNamespace:
         last_user=last_user,
         fenced=fenced,
         requests_of=requests_of,
+        as_reference=as_reference,
+        asks_for_reference_model=asks_for_reference_model,
     )

@@ -7,6 +7,7 @@ replays them with the finish_reason the real server gave. Each test drives one a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ endmodule
 ```"""
 
 
-def _turn(tmp_path: Path, server: Any, agent: str, **state: Any) -> Turn:
-    write_config(tmp_path, server)
+def _turn(
+    tmp_path: Path, server: Any, agent: str, backend: dict[str, Any] | None = None, **state: Any
+) -> Turn:
+    write_config(tmp_path, server, **(backend or {}))
     settings = load_settings(tmp_path / "veriloop.toml")
     settings.knowledge.enabled = False
     base: dict[str, Any] = {"spec": SPEC, "top": "mux", "seed": 0, "iteration": 0}
@@ -131,7 +134,9 @@ async def test_identical_replies_are_counted_and_the_error_not_fed_again(
 async def test_cut_off_testbench_is_retried_shorter_never_resent(tmp_path: Path, fake_openai) -> None:
     cut = Reply(content=REAL["tb_cut_6"], finish_reason="length", completion_tokens=REAL["tb_cut_6_tokens"])
     fake_openai.enqueue(cut, GOOD_TB)
-    turn = _turn(tmp_path, fake_openai, "verifier", max_steps=4)
+    # Unstreamed: the server's own cap cuts it (streamed, the runaway stop ends this looping reply
+    # sooner; tests/llm/test_llm_streaming.py).
+    turn = _turn(tmp_path, fake_openai, "verifier", backend={"stream": False}, max_steps=4)
     tb, why = await _write_testbench(turn, turn_state(), MUX, "mux", 4)
     assert "module tb" in tb and why == ""
     retry = fake_openai.requests[1]["messages"]
@@ -144,7 +149,7 @@ async def test_cut_off_testbench_is_retried_shorter_never_resent(tmp_path: Path,
 async def test_testbench_that_stays_cut_off_fails_with_its_reason(tmp_path: Path, fake_openai) -> None:
     cut = Reply(content=REAL["tb_cut_6"], finish_reason="length", completion_tokens=REAL["tb_cut_6_tokens"])
     fake_openai.enqueue(cut, cut, cut, cut)
-    turn = _turn(tmp_path, fake_openai, "verifier")
+    turn = _turn(tmp_path, fake_openai, "verifier", backend={"stream": False})  # the server's cap
     tb, why = await _write_testbench(turn, turn_state(), MUX, "mux", 4)
     assert tb == "" and "cut off at the max_tokens cap (2048 tokens)" in why
     assert len(fake_openai.requests) == 3  # bounded
@@ -307,3 +312,17 @@ async def test_a_long_call_shows_a_heartbeat(tmp_path: Path, fake_openai, monkey
     assert "mux" in got
     beats = [ln for ln in lines if "waiting for fake (design.rtl" in ln]
     assert len(beats) >= 3 and beats[0].startswith("generator: ")
+
+
+async def test_the_heartbeat_counts_the_streamed_tokens(tmp_path: Path, fake_openai, monkeypatch) -> None:
+    import veriloop.agents.deps as deps_mod
+
+    monkeypatch.setattr(deps_mod, "HEARTBEAT_S", 0.1)
+    fake_openai.enqueue(Reply(content=REAL["rtl_mux_3"], token_delay_s=0.01))
+    lines: list[str] = []
+    turn = _turn(tmp_path, fake_openai, "generator")
+    turn.deps.progress = lambda agent, it, msg: lines.append(msg)
+    got = await write_module(turn, _write_msgs(), ["mux"], {}, "mux", 2, "design.rtl", {"module": "mux"})
+    assert "mux" in got
+    counts = [int(m.group(1)) for ln in lines if (m := re.search(r"(\d+) tokens so far", ln))]
+    assert len(counts) >= 2 and counts == sorted(counts) and counts[-1] > counts[0] > 0

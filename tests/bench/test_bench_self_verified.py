@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from veriloop.bench.suites import load_suite
 from veriloop.testing.fake_openai import FakeOpenAIServer, Reply
 
@@ -28,7 +30,12 @@ endmodule
 ```"""
 
 
-def test_self_verified_agents_build_their_own_checks(fake_openai: FakeOpenAIServer, bench_toml: Any) -> None:
+@pytest.mark.parametrize("style", ["auto", "llm"])
+def test_self_verified_agents_build_their_own_checks(
+    fake_openai: FakeOpenAIServer, bench_toml: Any, style: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auto: veriloop's scaffold around the agent's reference model; llm: the agent's whole testbench."""
+    monkeypatch.setenv("VERILOOP_AGENTS__TESTBENCH", style)
     (prob,) = [p for p in load_suite("verilog-eval", VEV2_FIXTURE).problems if p.id == "Prob002_inv"]
 
     def responder(body: dict[str, Any]) -> Reply | str:
@@ -40,6 +47,9 @@ def test_self_verified_agents_build_their_own_checks(fake_openai: FakeOpenAIServ
                 "verification_plan": ["exhaustive"], "acceptance": ["passes"]}) + "\n```"
         if "architect agent" in system:
             return '```json\n{"order": ["TopModule"], "choices": []}\n```'
+        if "verifier agent" in system and "reference model" in system:
+            model = prob.golden.replace("module TopModule", "module TopModule_expected")
+            return "```verilog\n" + model + "\n```"
         if "verifier agent" in system:
             return OWN_TB
         return "```verilog\n" + prob.golden + "\n```"
@@ -55,6 +65,8 @@ def test_self_verified_agents_build_their_own_checks(fake_openai: FakeOpenAIServ
     assert g["pass_at"]["1"] == 1.0  # graded by the bench's own testbench at the end
     systems = [str(b["messages"][0].get("content") or "").lower() for b in fake_openai.requests]
     assert any("verifier agent" in s for s in systems)  # the agents wrote their own testbench
+    asked_model = any("reference model" in s for s in systems if "verifier agent" in s)
+    assert asked_model == (style == "auto")
     everything = "\n".join(str(m.get("content") or "") for b in fake_openai.requests for m in b["messages"])
     # Nothing of the bench's own testbench or reference reached any prompt. (The word `RefModule`
     # itself may: the knowledge corpus explains VerilogEval's conventions in general terms.)

@@ -112,14 +112,46 @@ def test_write_config_points_a_backend_at_the_server(tmp_path: Path, fake_openai
     assert settings.sandbox.wall_s == 5.0
 
 
-def test_stream_requests_get_a_one_chunk_stream() -> None:
+def test_stream_requests_get_one_chunk_per_word_and_usage_on_request() -> None:
     with FakeOpenAIServer() as srv:
-        srv.enqueue("streamed text")
+        srv.enqueue("streamed  text\nhere\n", Reply(tool_calls=[{"name": "f", "arguments": {"a": 1}}]))
         stream = _client(srv).chat.completions.create(
+            model="fake-model", messages=[{"role": "user", "content": "s"}], stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = list(stream)
+        parts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        assert parts == ["streamed", "  text", "\nhere", "\n"] and srv.streamed == [4]
+        assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+        assert chunks[-1].choices == [] and chunks[-1].usage is not None
+        assert chunks[-1].usage.completion_tokens == 3  # words, as without streaming
+        # Tool calls arrive in pieces (name first, arguments in two parts), as real servers send them.
+        calls = [tc for c in _client(srv).chat.completions.create(
+            model="fake-model", messages=[{"role": "user", "content": "s"}], stream=True
+        ) if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+        assert calls[0].function.name == "f"
+        assert "".join(tc.function.arguments or "" for tc in calls) == '{"a": 1}'
+
+
+def test_stream_switches_props_and_max_model_len() -> None:
+    props = {"default_generation_settings": {"n_ctx": 4096}}
+    with FakeOpenAIServer(props=props, max_model_len=8192, stream_usage=False) as srv:
+        srv.enqueue("no usage")
+        chunks = list(_client(srv).chat.completions.create(
+            model="fake-model", messages=[{"role": "user", "content": "s"}], stream=True,
+            stream_options={"include_usage": True},
+        ))
+        assert all(c.usage is None for c in chunks)
+        assert _client(srv).get("/models", cast_to=object)["data"][0]["max_model_len"] == 8192
+        assert _client(srv).get(f"{srv.url}/props", cast_to=object) == props
+        srv.streaming = False  # a server that ignores stream=True answers with plain JSON
+        srv.enqueue("plain")
+        raw = _client(srv).chat.completions.with_raw_response.create(
             model="fake-model", messages=[{"role": "user", "content": "s"}], stream=True
         )
-        parts = [c.choices[0].delta.content for c in stream if c.choices]
-        assert parts == ["streamed text"]
+        assert raw.headers["content-type"] == "application/json"
+    with FakeOpenAIServer() as srv, pytest.raises(openai.NotFoundError):
+        _client(srv).get(f"{srv.url}/props", cast_to=object)
 
 
 def test_a_raising_responder_answers_500_and_keeps_the_message() -> None:

@@ -237,3 +237,48 @@ def test_symbiyosys_equivalence(a: str, b: str, status: str) -> None:
     assert rep.method.startswith("sby") and rep.tool_version and "Yosys" in rep.tool_version
     if status == "refuted":
         assert sum(v.signal == "en" and v.value == "1" for v in rep.counterexample) >= 10
+
+
+# An output the design never drives is x to Yosys; `miter -ignore_gold_x` ignores x bits of the gold
+# side. The issue 14 measurement found a design with undriven outputs reported "proved" because the
+# design was passed as gold. The reference is gold now, and the design's undriven bits are free.
+UNDRIVEN = """module TopModule(input [3:0] a, input [3:0] b, output [4:0] y);
+    wire [4:0] t;
+    assign t = a + b;
+endmodule
+"""
+UNDRIVEN_SEQ = """module TopModule (input clk, input d, output reg q, output z);
+    always @(posedge clk) q <= d;
+endmodule
+"""
+REF_SEQ = UNDRIVEN_SEQ.replace("endmodule", "    assign z = q;\nendmodule")
+# A reference's explicit x is a don't-care: any design value there is fine.
+DONT_CARE_REF = """module TopModule (input a, input b, output reg y);
+    always @* if (a) y = b; else y = 1'bx;
+endmodule
+"""
+DONT_CARE_DESIGN = "module TopModule (input a, input b, output y);\n    assign y = a & b;\nendmodule\n"
+
+
+@pytest.mark.parametrize("engine", ["yosys", "sby"])
+def test_a_design_with_an_undriven_output_is_never_proved(engine: str) -> None:
+    from veriloop.tools.equiv import check_equivalence
+
+    comb = check_equivalence({"ref.sv": ADD}, {"d.sv": UNDRIVEN}, "TopModule", engine=engine)
+    assert comb.status == "refuted"
+    seq = check_equivalence({"ref.sv": REF_SEQ}, {"d.sv": UNDRIVEN_SEQ}, "TopModule", engine=engine)
+    assert seq.status == "refuted"
+
+
+def test_the_references_dont_cares_still_prove() -> None:
+    from veriloop.tools.equiv import check_equivalence
+
+    rep = check_equivalence({"ref.sv": DONT_CARE_REF}, {"d.sv": DONT_CARE_DESIGN}, "TopModule")
+    assert rep.status == "proved"
+
+
+def test_the_agents_check_the_design_against_the_reference_as_gold() -> None:
+    from veriloop.agents import eda
+
+    assert eda.equivalence(UNDRIVEN, ADD, "TopModule").status == "refuted"
+    assert eda.equivalence(DONT_CARE_DESIGN, DONT_CARE_REF, "TopModule").status == "proved"

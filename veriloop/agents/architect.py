@@ -190,6 +190,12 @@ async def architect_node(state: DesignState, runtime: Any = None) -> dict[str, A
     turn = Turn(deps, state, "architect")
     deps.say("architect", 0, "choosing the micro-architecture")
     plan = Plan.model_validate(state.get("plan") or {})
+    if state.get("plan_source") == "spec" and len(plan.modules) == 1:
+        # The spec fixed the one module and its ports: nothing to decompose, and no retrieved design
+        # may stand beside the spec's own names.
+        arch = Architecture(order=[plan.top], levels=[[plan.top]])
+        turn.note("decision", f"one module `{plan.top}` with the spec's ports: no architect call")
+        return {**turn.updates(), "architecture": arch.model_dump(mode="json")}
     citations = retrieve(deps, state["spec"])
     unrelated = [c for c in citations if not related_to_spec(c, state["spec"], plan)]
     if unrelated:

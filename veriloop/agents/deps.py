@@ -12,8 +12,9 @@ from typing import Any
 from veriloop.agents.state import DesignState, EntryKind, Spend, TranscriptEntry
 from veriloop.config import Settings, load_settings
 from veriloop.errors import BudgetExhausted
-from veriloop.llm.caps import is_cut_off, reply_cap, retry_sampling
+from veriloop.llm.caps import cut_off_reason, is_cut_off, reply_cap, retry_sampling
 from veriloop.llm.contract import Completion, CompletionRequest, LLMBackend, Message, ToolSpec
+from veriloop.llm.progress import watch_call
 
 ProgressFn = Callable[[str, int, str], None]
 """progress(agent, iteration, message)"""
@@ -21,6 +22,8 @@ ProgressFn = Callable[[str, int, str], None]
 _CLIP = 6000
 HEARTBEAT_S = 30.0
 """How often a running LLM call is reported as still running (the progress line)."""
+CUT_OFF_NOTE = "reply cut off:"
+"""The transcript note of a reply cut at max_tokens or stopped as a runaway, then its reason."""
 
 
 def clip(text: str | None, limit: int = _CLIP) -> str:
@@ -195,13 +198,13 @@ class Turn:
             self._last_reply[thread] = comp.text
         if is_cut_off(comp):
             self.cut_offs += 1
-            self.note("failure", f"reply cut off at the max_tokens cap ({max_tokens}; finish_reason=length)")
+            self.note("failure", f"{CUT_OFF_NOTE} {cut_off_reason(comp, max_tokens)} (finish_reason=length)")
         return comp
 
     async def _with_heartbeat(self, call: Any, task: str) -> Completion:
         """Await the call; while it runs, say every HEARTBEAT_S seconds that it is still running."""
+        progress = watch_call()  # a streaming backend counts the reply's tokens into it (the task copies it)
         job = asyncio.ensure_future(call)
-        start = time.monotonic()
         try:
             while True:
                 done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
@@ -210,7 +213,7 @@ class Turn:
                 self.deps.say(
                     self.agent,
                     self.iteration,
-                    f"waiting for {self.backend_name} ({task}, {time.monotonic() - start:.0f} s)",
+                    f"waiting for {self.backend_name} ({task}, {progress.describe()})",
                 )
         finally:
             if not job.done():

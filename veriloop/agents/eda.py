@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from veriloop.errors import ToolMissingError, VeriloopError
+from veriloop.tools.vcd_window import mismatch_window
 
 REQUIRED = ("iverilog", "vvp", "yosys")
 
@@ -48,6 +50,8 @@ class Grade(BaseModel):
     hints: list[str] = Field(default_factory=list)
     log: str = ""
     log_tail: str = ""
+    trace: str = ""
+    """Inputs, outputs and expected outputs per time step around the first mismatch (from the dump)."""
 
 
 class Equiv(BaseModel):
@@ -103,10 +107,33 @@ def lint(mods: dict[str, str], top: str | None) -> Check:
     except VeriloopError as err:
         return Check(ok=False, errors=[err.message], tool="verilator")
     errors, warnings = _split_diags(rep)
+    promoted = {w: e for w in warnings if (e := undriven_output(w, mods))}
+    if promoted:  # an output nobody drives is a bug, whatever Verilator's severity
+        warnings = [w for w in warnings if w not in promoted]
+        errors += list(promoted.values())
     ok = bool(getattr(rep, "ok", not errors)) and not errors
     if not ok and not errors:
         errors = [str(getattr(rep, "log_tail", "") or getattr(rep, "log", "") or "lint failed")[-2000:]]
     return Check(ok=ok, errors=errors, warnings=warnings, tool="verilator")
+
+
+_UNDRIVEN = re.compile(
+    r"^(?P<where>(?P<module>\w+)\.sv:\d+): warning \[UNDRIVEN\]: (?:Bits of signal are|Signal is) not "
+    r"driven: '(?P<name>\w+)'(?P<bits>\S*)"
+)
+
+
+def undriven_output(warning: str, mods: dict[str, str]) -> str:
+    """Verilator's UNDRIVEN warning about an output port of one of the modules, as an error line;
+    "" for other warnings (an undriven internal wire nobody reads is harmless)."""
+    m = _UNDRIVEN.match(warning)
+    if not m or m["module"] not in mods:
+        return ""
+    declared = re.search(rf"\boutput\b[^;()]*?\b{re.escape(m['name'])}\b", mods[m["module"]])
+    if not declared:
+        return ""
+    return (f"{m['where']}: error [UNDRIVEN]: output '{m['name']}'{m['bits']} is never driven "
+            "(assign it, or drive it from an always block)")
 
 
 def compile_check(mods: dict[str, str], top: str | None) -> Check:
@@ -131,7 +158,7 @@ def grade(design: str, testbench: str, ref: str | None = None, golden: str | Non
     from veriloop.tools.grading import grade_testbench
 
     try:
-        rep = grade_testbench(design, testbench, ref_sv=ref, timeout_s=60, golden_sv=golden)
+        rep = grade_testbench(design, testbench, ref_sv=ref, timeout_s=60, golden_sv=golden, waveform=True)
     except VeriloopError as err:
         return Grade(passed=False, category="tool_error", log=err.message, log_tail=err.message)
     compile_log = str(getattr(rep, "compile_log", "") or "")
@@ -151,6 +178,9 @@ def grade(design: str, testbench: str, ref: str | None = None, golden: str | Non
         hints=hints,
         log=log,
         log_tail=log[-3000:],
+        trace=mismatch_window(rep.waveform, rep.first_mismatch_time)
+        if rep.category == "mismatch" and rep.waveform
+        else "",
     )
 
 
@@ -158,7 +188,8 @@ def equivalence(design: str, ref: str, top: str) -> Equiv:
     from veriloop.tools.equiv import check_equivalence
 
     try:
-        rep = check_equivalence({"design.sv": design}, {"ref.sv": ref}, top=top)
+        # The reference is the gold side: its x bits (don't-cares) are the ones the miter ignores.
+        rep = check_equivalence({"ref.sv": ref}, {"design.sv": design}, top=top)
     except VeriloopError as err:
         return Equiv(status="unknown", detail=err.message)
     lines = [rep.detail] if rep.detail else []

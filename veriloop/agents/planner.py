@@ -10,7 +10,9 @@ from langgraph.types import interrupt
 
 from veriloop.agents.codeparse import extract_json
 from veriloop.agents.deps import Turn, deps_from
+from veriloop.agents.spec_interface import plan_from_spec, spec_top
 from veriloop.agents.state import DesignState, Plan, Verdict
+from veriloop.agents.tb_scaffold import REFERENCE_MODEL_SOURCE
 from veriloop.errors import BudgetExhausted
 from veriloop.llm.contract import Message
 
@@ -48,7 +50,13 @@ def _fallback_plan(spec: str, top: str | None) -> Plan:
 
 
 def _normalise(plan: Plan, top: str | None) -> Plan:
-    if top:
+    if top and plan.top != top:
+        # The planner's own top (often "top") is the module the spec names: renamed, not kept beside it.
+        if plan.top and top not in [m.name for m in plan.modules]:
+            for m in plan.modules:
+                if m.name == plan.top:
+                    m.name = top
+                m.depends_on = [top if d == plan.top else d for d in m.depends_on]
         plan.top = top
     plan.top = re.sub(r"[^A-Za-z0-9_]", "_", plan.top or "top") or "top"
     if not plan.modules or plan.top not in [m.name for m in plan.modules]:
@@ -86,7 +94,25 @@ async def plan_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
     deps = deps_from(runtime)
     turn = Turn(deps, state, "planner")
     deps.say("planner", 0, "planning")
-    spec, top, mode = state["spec"], state.get("top") or None, state.get("mode", "self-verified")
+    spec, mode = state["spec"], state.get("mode", "self-verified")
+    # The top's name: --top, else the one the spec names ("a module named counter8"); the plan keeps it.
+    top = state.get("top") or spec_top(spec) or None
+    direct = plan_from_spec(spec, top) if deps.settings.agents.plan_from_spec else None
+    if direct is not None:
+        turn.note(
+            "decision",
+            "plan read from the spec's own interface (no planner call): top "
+            f"{direct.top}, ports {', '.join(direct.modules[0].ports)}",
+        )
+        deps.say("planner", 0, f"plan: top {direct.top}, ports from the spec")
+        return {
+            **turn.updates(),
+            "decision": "",
+            "reason": "",
+            "plan": direct.model_dump(mode="json"),
+            "plan_source": "spec",
+            "top": direct.top,
+        }
     top_hint = f"The top module must be called `{top}`.\n" if top else ""
     tb_hint = (
         " A testbench is given by the user; keep its port names." if state.get("tb_source") == "user" else ""
@@ -132,7 +158,13 @@ async def plan_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
     else:
         turn.note("decision", "plan: " + json.dumps(plan.model_dump(mode="json"))[:1500])
     deps.say("planner", 0, f"plan: top {plan.top}, {len(plan.modules)} module(s)")
-    return {**turn.updates(), **out, "plan": plan.model_dump(mode="json"), "top": plan.top}
+    return {
+        **turn.updates(),
+        **out,
+        "plan": plan.model_dump(mode="json"),
+        "plan_source": "planner",
+        "top": plan.top,
+    }
 
 
 def approve_plan_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
@@ -241,7 +273,7 @@ def review_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if (
             state.get("mode") == "self-verified"
-            and state.get("tb_source") == "agents"
+            and state.get("tb_source") in ("agents", REFERENCE_MODEL_SOURCE)
             and failures >= deps.settings.agents.escalate_after
             and not state.get("tb_rederived")
         ):

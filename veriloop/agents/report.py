@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from veriloop.agents.deps import CUT_OFF_NOTE
 from veriloop.agents.state import PPA, Architecture, DesignState, Plan, Spend, TranscriptEntry, Verdict
+from veriloop.agents.tb_scaffold import REFERENCE_MODEL_SOURCE
 
 
 class DesignReport(BaseModel):
@@ -60,6 +62,9 @@ def build_report(state: DesignState, tool_versions: dict[str, str | None]) -> De
             {
                 "user": " against the user's testbench",
                 "design library": " against the design library's self-checking testbench",
+                REFERENCE_MODEL_SOURCE: " against veriloop's testbench comparing it with the agents' "
+                "reference model of the spec (written apart from the design; a misreading shared by "
+                "both would pass)",
             }.get(state.get("tb_source") or "", " against the agents' own self-checking testbench")
         )
     else:
@@ -96,7 +101,7 @@ def build_report(state: DesignState, tool_versions: dict[str, str | None]) -> De
         seed=state.get("seed"),
         tool_versions=tool_versions,
         repeated_replies=_count_notes(state, ("identical to the previous",)),
-        cut_off_replies=_count_notes(state, ("reply cut off at the max_tokens cap",)),
+        cut_off_replies=_count_notes(state, (CUT_OFF_NOTE, "reply cut off at the max_tokens cap")),
         finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
 

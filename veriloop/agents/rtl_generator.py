@@ -6,12 +6,12 @@ import asyncio
 import re
 from typing import Any
 
-from veriloop.agents import eda
+from veriloop.agents import autofix, eda
 from veriloop.agents.codeparse import extract_modules, instantiated_modules
 from veriloop.agents.deps import Turn, clip, deps_from
 from veriloop.agents.state import Architecture, DesignState, Plan
 from veriloop.errors import BudgetExhausted, MalformedReply
-from veriloop.llm.caps import cut_off_note, is_cut_off
+from veriloop.llm.caps import cut_off_note, cut_off_reason, is_cut_off
 from veriloop.llm.contract import Message, ToolCall, ToolSpec
 from veriloop.tools import vsource
 
@@ -145,7 +145,8 @@ async def write_module(
         mods = design_modules(extract_modules(comp.text))
         if is_cut_off(comp) and not all(r in mods for r in roots):
             cut_offs += 1
-            turn.note("failure", f"reply cut off at max_tokens ({comp.completion_tokens} tokens); discarded")
+            reason = cut_off_reason(comp)
+            turn.note("failure", f"reply {reason} after {comp.completion_tokens} tokens; discarded")
             if cut_offs > MAX_CUT_OFF_RETRIES:
                 turn.note("failure", f"still cut off after {MAX_CUT_OFF_RETRIES} shorter retries; giving up")
                 break
@@ -216,7 +217,14 @@ async def write_module(
             retry += 1
             continue
         got.update(mods)
-        report = await asyncio.to_thread(eda.lint, {**known, **got}, top if top in {**known, **got} else None)
+        lint_top = top if top in {**known, **got} else None
+        report = await asyncio.to_thread(eda.lint, {**known, **got}, lint_top)
+        if not report.ok:
+            repaired, what = autofix.repair(got, report.text())
+            if what:  # a behaviour-preserving repair veriloop makes itself, then lint again
+                turn.note("tool", f"auto-fix: {what}")
+                got = repaired
+                report = await asyncio.to_thread(eda.lint, {**known, **got}, lint_top)
         if report.ok:
             turn.note(
                 "tool", "lint: clean" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import operator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict  # pydantic builds JSON schemas (Studio's forms) only from this one
 
 Mode = Literal["self-verified", "oracle-tb"]
 AGENTS = ("planner", "architect", "generator", "verifier", "evaluator")
+
+
+def port_text(port: Any) -> Any:
+    """A port given as an object ({direction, width|range|type, name}) as a declaration string;
+    anything else unchanged (and validated as a string by the model)."""
+    if not isinstance(port, dict):
+        return port
+    direction = str(port.get("direction") or port.get("dir") or "").strip().lower()
+    name = str(port.get("name") or "").strip()
+    if direction not in ("input", "output", "inout") or not name:
+        return " ".join(str(v) for v in port.values())
+    width = port.get("width")
+    rng = ""
+    if isinstance(width, int) and width > 1:
+        rng = f" [{width - 1}:0]"
+    elif isinstance(width, str) and width.strip().startswith("["):
+        rng = " " + width.strip()
+    elif isinstance(width, str) and width.strip().isdigit() and int(width) > 1:
+        rng = f" [{int(width) - 1}:0]"
+    return f"{direction}{rng} {name}"
 
 
 class ModulePlan(BaseModel):
@@ -19,6 +40,13 @@ class ModulePlan(BaseModel):
     purpose: str = ""
     ports: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _port_objects(cls, value: Any) -> Any:
+        """Small models write ports as objects ({"direction": "input", "width": 8, "name": "a"}):
+        read as "input [7:0] a" rather than losing the whole plan."""
+        return [port_text(p) for p in value] if isinstance(value, list) else value
 
 
 class Plan(BaseModel):
@@ -32,6 +60,15 @@ class Plan(BaseModel):
     interfaces: list[str] = Field(default_factory=list)
     verification_plan: list[str] = Field(default_factory=list)
     acceptance: list[str] = Field(default_factory=list)
+
+    @field_validator("interfaces", "verification_plan", "acceptance", mode="before")
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        """Objects where text is expected (ports as objects, steps as {"step": ...}) become text."""
+        if not isinstance(value, list):
+            return value
+        out = [port_text(v) for v in value]
+        return [v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in out]
 
 
 class Choice(BaseModel):
@@ -75,6 +112,8 @@ class Verdict(BaseModel):
     equivalence: str = ""
     """proved | refuted | unknown | "" (not run)"""
     counterexample: str = ""
+    trace: str = ""
+    """Per time step around the first mismatch: inputs, the design's outputs and the expected ones."""
     summary: str = ""
 
     def evidence(self) -> str:
@@ -87,6 +126,11 @@ class Verdict(BaseModel):
         lines.extend(f"Hint: {h}" for h in self.hints)
         if self.equivalence:
             lines.append(f"Equivalence against the reference: {self.equivalence}.")
+        if self.trace:
+            lines.append(
+                "Signal values around the first mismatch (hex; time, inputs | your output, expected):\n"
+                + self.trace
+            )
         if self.counterexample:
             lines.append("Counterexample:\n" + self.counterexample)
         if self.log_excerpt:
@@ -171,6 +215,8 @@ class DesignState(TypedDict, total=False):
     backends: dict[str, str]
     escalated: bool
     plan: dict[str, Any]
+    plan_source: str
+    """"spec" when the plan was read from the spec's own port list (no planner call), else "planner"."""
     architecture: dict[str, Any]
     rtl: dict[str, str]
     """module name -> source, in dependency order."""
@@ -182,6 +228,8 @@ class DesignState(TypedDict, total=False):
     failures: int
     verdicts: Annotated[list[dict[str, Any]], operator.add]
     feedback: str
+    best: dict[str, Any]
+    """The best design so far on the current testbench: {"tb": key, "rank", "rtl", "verdict"}."""
     ppa: dict[str, Any]
     spend: dict[str, Any]
     transcript: Annotated[list[dict[str, Any]], operator.add]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from typing import Any
 
-from veriloop.agents import eda
+from veriloop.agents import autofix, eda, tb_scaffold
 from veriloop.agents.codeparse import extract_modules, split_modules
 from veriloop.agents.deps import Turn, clip, deps_from
 from veriloop.agents.rtl_generator import design_source
 from veriloop.agents.state import DesignState, Plan, Verdict
 from veriloop.errors import BudgetExhausted, MalformedReply
-from veriloop.llm.caps import cut_off_note, is_cut_off
+from veriloop.llm.caps import cut_off_note, cut_off_reason, is_cut_off
 from veriloop.llm.contract import Message
 from veriloop.tools import vsource
+from veriloop.tools.screen import screen_design, trusted_names
 
 SYSTEM = """You are the verifier agent of veriloop. You write self-checking Verilog testbenches from \
 the SPECIFICATION (not from the implementation): compute every expected value with your own \
@@ -37,6 +39,26 @@ The design's top module interface (write the testbench against it):
 {header}
 ```
 Write the self-checking testbench `tb`."""
+
+MODEL_SYSTEM = """You are the verifier agent of veriloop. You write a behavioural REFERENCE MODEL of \
+a specification: a Verilog module that computes what the design's outputs must be, written as \
+literally and simply as the specification says it (no optimisation, no extra features). \
+veriloop's own testbench drives the design and your model with the same inputs (same clock and \
+reset) and compares every output after every change. Write from the SPECIFICATION only; keep the \
+module name, port names and widths of the header you are given exactly.
+Answer with the module in one ```verilog fenced block."""
+
+MODEL_PROMPT = """Specification:
+{spec}
+
+Write the reference model with exactly this header (same name, ports and widths), then its body:
+```verilog
+{header}
+```
+{timing}"""
+_COMBINATIONAL = "It has no clock input, so it is combinational: use `assign` or `always @(*)` and only \
+the ports above (no clk, no reset, no posedge)."
+_CLOCKED = "Use only the ports above; registers change on `posedge {clock}`."
 
 _HINT = re.compile(
     r"Hint: Output '([^']+)' has (\d+) mismatch(?:es)?\. First mismatch occurred at time (\d+)"
@@ -152,12 +174,107 @@ def _verdict_from_grade(
         first_mismatch=first[:300],
         hints=hints[:8],
         log_excerpt=clip(user_log(grade.log_tail if grade.category != "syntax" else grade.log, rtl), 2500),
+        trace=clip(grade.trace, 2500),
         summary=summary,
     )
 
 
 MAX_CUT_OFF_RETRIES = 2
 _TB_WHAT = "the complete self-checking testbench `tb` (a compact one: at most ~80 lines)"
+def _offline(turn: Turn) -> bool:
+    return turn.deps.settings.backend(turn.backend_name).kind == "offline"
+
+
+def testbench_style(turn: Turn) -> str:
+    """"scaffold" (veriloop's harness + the agent's reference model) or "llm" (the agent's whole tb).
+
+    `agents.testbench = "auto"` scaffolds for model backends and keeps the design library's whole
+    testbenches for the offline backend."""
+    style = turn.deps.settings.agents.testbench
+    if style != "auto":
+        return style
+    return "llm" if _offline(turn) else "scaffold"
+
+
+async def _write_reference_tb(
+    turn: Turn, state: DesignState, source: str, top: str, max_steps: int
+) -> tuple[str, str] | None:
+    """veriloop's scaffold testbench around a reference model the agent writes from the spec: (tb, "")
+    or ("", why not) after a bounded number of tries; None when the scaffold does not suit the design
+    (its ports cannot be elaborated, inout ports, no output): then the agent writes a whole testbench."""
+    ports = await asyncio.to_thread(tb_scaffold.elaborated_ports, source, top)
+    harness = tb_scaffold.scaffold(top, ports) if ports else None
+    if not ports or harness is None:
+        return None
+    want = tb_scaffold.expected_name(top)
+    header = tb_scaffold.model_header(top, ports)
+    clock = tb_scaffold.clock_of(ports)
+    timing = _CLOCKED.format(clock=clock.name) if clock else _COMBINATIONAL
+    base = [
+        Message(role="system", content=MODEL_SYSTEM),
+        Message(role="user", content=MODEL_PROMPT.format(spec=state["spec"], header=header, timing=timing)),
+    ]
+    messages = list(base)
+    context = {"spec": state["spec"], "top": top, "header": header}
+    design_mods = split_modules(source)
+    why = f"no reply contained the reference model `{want}`"
+    cut_offs = 0
+    for step in range(max(1, min(max_steps, 3))):
+        try:
+            comp = await turn.complete(
+                messages, task="design.reference_model", context=context | {"step": step},
+                record_prompt=(step == 0), retry=step,
+            )
+        except MalformedReply as exc:
+            turn.note("failure", f"backend reply unusable: {exc.message}")
+            why = f"the backend's reply was unusable ({exc.message})"
+            continue
+        mods = {n: src for n, src in extract_modules(comp.text).items() if n not in design_mods and n != "tb"}
+        if want not in mods:
+            if is_cut_off(comp):
+                cut_offs += 1
+                why = f"the reference model reply was cut off ({cut_off_reason(comp)}) before `endmodule`"
+                turn.note("failure", why)
+                if cut_offs > MAX_CUT_OFF_RETRIES:
+                    break
+                what = f"the complete module `{want}` (compact: the spec, nothing more)"
+                messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, what))]
+                continue
+            turn.note("failure", f"reply contained no module `{want}`")
+            why = f"the reply contained no module `{want}`"
+            messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
+                role="user", content=f"Answer with the complete module `{want}` (the header above) in a "
+                "```verilog block.")]
+            continue
+        model = "\n".join(mods.values())
+        # The model runs inside the trusted testbench, so it gets the design's screening: it may name
+        # only what it declares (no `tb.errors`), print, and call pure functions; nothing else.
+        screened = await asyncio.to_thread(screen_design, model, trusted_names(harness))
+        if not screened.ok:
+            why = "the reference model was refused: " + "; ".join(screened.reasons)[:300]
+            turn.note("failure", why)
+            messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
+                role="user", content="Your reference model was refused: " + "; ".join(screened.reasons)
+                + f"\nWrite a plain behavioural module `{want}`: no hierarchical names, no $finish, "
+                "no files.")]
+            continue
+        model = screened.compiled_text
+        tb = harness + "\n" + model
+        check = await asyncio.to_thread(eda.compile_check, {**design_mods, "tb": tb}, "tb")
+        if not check.ok:
+            repaired, what = autofix.repair({want: model}, check.text(), {"model": want})
+            if what:  # the model's outputs assigned in always blocks, declared as wires
+                turn.note("tool", f"auto-fix: {what}")
+                tb = harness + "\n" + repaired[want]
+                check = await asyncio.to_thread(eda.compile_check, {**design_mods, "tb": tb}, "tb")
+        if check.ok:
+            return tb, ""
+        turn.note("tool", f"reference model compile: {clip(check.text(), 1200)}")
+        why = "the reference model did not compile: " + (check.text().strip().splitlines() or ["?"])[0][:200]
+        messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
+            role="user", content="Your reference model does not compile in veriloop's testbench:\n"
+            + clip(check.text(), 2000) + f"\nAnswer with the corrected complete module `{want}`.")]
+    return "", why
 
 
 async def _write_testbench(
@@ -209,7 +326,7 @@ async def _write_testbench(
                 f"{cut_offs} testbench repl{'y was' if cut_offs == 1 else 'ies were'} cut off at the "
                 f"max_tokens cap ({comp.completion_tokens} tokens) before `endmodule`"
             )
-            turn.note("failure", f"testbench reply cut off at max_tokens ({comp.completion_tokens} tokens)")
+            turn.note("failure", f"testbench reply {cut_off_reason(comp)} ({comp.completion_tokens} tokens)")
             if cut_offs > MAX_CUT_OFF_RETRIES:
                 break
             messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, _TB_WHAT))]
@@ -288,8 +405,18 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
             )
             turn.note("tool", f"lint before the testbench: {clip(lint.text(), 1200)}")
             return _finish(turn, state, verdict, out)
+        steps = int(state.get("max_steps", 4))
+        tb_source = "design library" if _offline(turn) else "agents"
         try:
-            tb, why = await _write_testbench(turn, state, source, top, int(state.get("max_steps", 4)))
+            scaffolded = (
+                await _write_reference_tb(turn, state, source, top, steps)
+                if testbench_style(turn) == "scaffold" else None
+            )
+            if scaffolded is not None:
+                tb, why = scaffolded
+                tb_source = tb_scaffold.REFERENCE_MODEL_SOURCE
+            else:
+                tb, why = await _write_testbench(turn, state, source, top, steps)
         except BudgetExhausted as exc:
             turn.note("decision", f"stop: {exc.message}")
             return {**turn.updates(), "decision": "budget", "reason": exc.message}
@@ -303,9 +430,10 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
                 f"({why}). This is the verifier's failure, not evidence of a bug in the design.",
             )
             return _finish(turn, state, verdict, out)
-        offline = turn.deps.settings.backend(turn.backend_name).kind == "offline"
-        out.update(tb=tb, tb_source="design library" if offline else "agents")
-        turn.note("reply", "testbench written (top `tb`)")
+        out.update(tb=tb, tb_source=tb_source)
+        scaffolded_tb = tb_source == tb_scaffold.REFERENCE_MODEL_SOURCE
+        turn.note("reply", "reference model written; veriloop's testbench `tb` compares the design with it"
+                  if scaffolded_tb else "testbench written (top `tb`)")
     ref = state.get("ref") or None
     cands = [c for c in state.get("candidates") or [] if top in c]
     if len(cands) > 1:
@@ -352,7 +480,49 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
             ).strip()
         elif eq.status != "proved" and verdict.passed:
             verdict.summary += f" Equivalence against the reference is {eq.status}."
+    verdict = _keep_best(turn, state, verdict, rtl, out)
     return _finish(turn, state, verdict, out)
+
+
+def verdict_rank(verdict: Verdict) -> tuple[int, float]:
+    """Sort key of a verdict on one testbench: passing first, then the fewest mismatches per sample."""
+    order = 1 if verdict.category == "equivalence" else _CATEGORY_ORDER.get(verdict.category, 7)
+    ratio = (verdict.mismatches or 0) / verdict.samples if verdict.samples else 1.0
+    return (0 if verdict.passed else max(order, 1)), ratio
+
+
+def _keep_best(
+    turn: Turn, state: DesignState, verdict: Verdict, rtl: dict[str, str], out: dict[str, Any]
+) -> Verdict:
+    """A fix that made the design worse on the same testbench is undone: the best design so far and its
+    verdict stay (the next fix starts from them, and the run ends with them); else this one is the best."""
+    tb_key = hashlib.sha256((out.get("tb") or state.get("tb") or "").encode()).hexdigest()[:16]
+    best = state.get("best") or {}
+    now = verdict_rank(verdict)
+    if best.get("tb") == tb_key and tuple(best.get("rank") or ()) < now and best.get("rtl"):
+        kept = Verdict.model_validate(best["verdict"])
+        turn.note(
+            "decision",
+            f"iteration {verdict.iteration}'s design is worse ({verdict.category}, "
+            f"{verdict.mismatches} mismatches in {verdict.samples}) than iteration {kept.iteration}'s: "
+            "that design is kept and fixed again",
+        )
+        kept.summary = (
+            f"{kept.summary} (The design of iteration {kept.iteration}: the change tried in iteration "
+            f"{verdict.iteration} made it worse, {verdict.category}"
+            + (f" with {verdict.mismatches} mismatches" if verdict.mismatches is not None else "")
+            + ", and was undone.)"
+        )
+        kept.iteration = verdict.iteration
+        out["rtl"] = dict(best["rtl"])
+        return kept
+    out["best"] = {
+        "tb": tb_key,
+        "rank": list(now),
+        "rtl": dict(out.get("rtl") or rtl),
+        "verdict": verdict.model_dump(mode="json"),
+    }
+    return verdict
 
 
 def _generator_failure(state: DesignState) -> str:

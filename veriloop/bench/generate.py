@@ -75,8 +75,20 @@ async def single_shot(problem: BenchProblem, backend: LLMBackend, temperature: f
             raise
         return Candidate(category="backend_error", detail=backend_reason(exc), calls=1, model=model,
                          mode="single-shot")
+    from veriloop.llm.caps import cut_off_reason, is_cut_off, reply_cap
+
     ex = extract_code(comp.text, problem.top, problem.interface, problem.reserved_modules)
-    return Candidate(code=ex.code, category=ex.category, detail=ex.detail, modules=ex.modules,
+    category, detail = ex.category, ex.detail
+    if is_cut_off(comp):
+        # A reply cut at its cap (or stopped as a runaway) says so: unusable when it holds no whole
+        # module; graded as usual when the module ended before the cut.
+        reason = cut_off_reason(comp, req.max_tokens or reply_cap(req.task))
+        why = reason if reason.startswith("stopped:") else f"reply {reason}"
+        if category in ("no_code", "syntax"):
+            category, detail = "no_code", f"{why} ({detail})"
+        elif category is None:
+            detail = f"{why}; the module before the cut was graded"
+    return Candidate(code=ex.code, category=category, detail=detail, modules=ex.modules,
                      prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
                      cost_usd=comp.cost_usd, llm_latency_s=comp.latency_s, calls=1,
                      model=comp.model or model, mode="single-shot")
@@ -128,6 +140,7 @@ async def design_graph(problem: BenchProblem, settings: Any, backend: str, mode:
     kwargs: dict[str, Any] = dict(
         tb=problem.testbench if oracle else None, ref=problem.ref if oracle else None,
         top=problem.top, out_dir=out_dir, backend=backend, max_iters=spec.max_iters,
+        samples=spec.design_samples,
         budget_usd=spec.budget_usd, interactive=False, mode=mode, seed=seed,
     )
     accepted = set(inspect.signature(arun_design).parameters)

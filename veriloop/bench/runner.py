@@ -35,12 +35,13 @@ ProgressFn = Callable[[SampleRecord], None]
 
 
 def select_problems(suite: Suite, spec: RunSpec) -> list[BenchProblem]:
-    """Apply --problems (glob over ids) and --limit; an empty selection is an input error."""
+    """Apply --problems (comma-separated globs over ids) and --limit; an empty selection is an input error."""
     probs = suite.problems
     if spec.imported is not None:
         probs = [p for p in probs if spec.imported.get(p.id)]
     if spec.problems:
-        probs = [p for p in probs if fnmatch.fnmatchcase(p.id, spec.problems)]
+        globs = [g.strip() for g in spec.problems.split(",") if g.strip()]
+        probs = [p for p in probs if any(fnmatch.fnmatchcase(p.id, g) for g in globs)]
     if spec.limit:
         probs = probs[: spec.limit]
     if not probs:

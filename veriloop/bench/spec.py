@@ -22,7 +22,7 @@ class RunSpec(BaseModel):
     configs: list[str] = Field(default_factory=lambda: ["single-shot"])
     n: int = Field(default=1, ge=1, le=1000)
     problems: str | None = None
-    """A glob over problem ids."""
+    """Comma-separated globs over problem ids (`--problems @FILE` stores the file's ids this way)."""
     limit: int | None = Field(default=None, ge=1)
     temperature: float | None = None
     """None: 0.0 for n == 1, 0.8 otherwise."""
@@ -30,6 +30,8 @@ class RunSpec(BaseModel):
     """Sample i of a problem asks the backend for seed `seed + i`."""
     timeout_s: float = Field(default=30.0, gt=0)
     max_iters: int = Field(default=4, ge=1)
+    design_samples: int = Field(default=1, ge=1, le=16)
+    """Design graph configurations: candidate designs written on the first pass, ranked by the verifier."""
     budget_usd: float | None = None
     """Per-sample dollar budget for the design graph configurations."""
     evolve_budget: int = Field(default=20, ge=1)

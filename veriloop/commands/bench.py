@@ -27,6 +27,22 @@ def print_tables(console: Any, report: Any) -> None:
         console.print(evolve_table(report))
 
 
+def problem_selection(value: str | None) -> str | None:
+    """--problems as stored in the run: globs as given, or the ids listed in @FILE joined by commas."""
+    if not value or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the problem list {path}: {exc}.") from None
+    ids = [ln.split("#", 1)[0].strip() for ln in lines]
+    ids = [i for i in ids if i]
+    if not ids:
+        raise InputError(f"The problem list {path} names no problem (one id per line, # comments).")
+    return ",".join(ids)
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -36,12 +52,17 @@ def run(
     config: list[str] = typer.Option([], "--config",
                                      help="single-shot | oracle-tb | self-verified (repeatable)."),
     n: int = typer.Option(1, "-n", help="Samples per problem (pass@k is reported for every k <= n)."),
-    problems: str | None = typer.Option(None, "--problems", help="Glob over problem ids, e.g. 'Prob00*'."),
+    problems: str | None = typer.Option(
+        None, "--problems",
+        help="Globs over problem ids, comma-separated ('Prob00*'), or @FILE (one id per line)."),
     limit: int | None = typer.Option(None, "--limit", help="Run only the first N (selected) problems."),
     temperature: float | None = typer.Option(None, "--temperature", help="Default 0 for n=1, 0.8 otherwise."),
     seed: int = typer.Option(0, "--seed", help="Sample i asks for seed+i."),
     timeout: float = typer.Option(30.0, "--timeout", help="Simulation timeout per sample (seconds)."),
     max_iters: int = typer.Option(4, "--max-iters", help="Design graph iterations per sample."),
+    design_samples: int = typer.Option(
+        1, "--design-samples",
+        help="Design graph: candidates written on the first pass, ranked by the verifier."),
     budget: float | None = typer.Option(None, "--budget", help="Dollar budget per design-graph sample."),
     evolve_budget: int = typer.Option(20, "--evolve-budget", help="Evolve suite: evaluations per sample."),
     resume: str | None = typer.Option(None, "--resume", help="Continue this run; only missing samples run."),
@@ -71,9 +92,11 @@ def run(
             raise InputError(f"Unknown executor '{executor}'.",
                              hint="Use --executor local or --executor ray.")
         spec = RunSpec(suite=suite, path=_abs(path), backends=list(dict.fromkeys(backend)),
-                       configs=list(dict.fromkeys(config)) or ["single-shot"], n=n, problems=problems,
+                       configs=list(dict.fromkeys(config)) or ["single-shot"], n=n,
+                       problems=problem_selection(problems),
                        limit=limit, temperature=temperature, seed=seed, timeout_s=timeout,
-                       max_iters=max_iters, budget_usd=budget, evolve_budget=evolve_budget,
+                       max_iters=max_iters, design_samples=design_samples, budget_usd=budget,
+                       evolve_budget=evolve_budget,
                        executor="ray" if executor == "ray" else "local", address=address)
         record = start_run(spec, settings, out.err_console)
     render_run(out, load_report(record), record.id)

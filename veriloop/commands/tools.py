@@ -126,8 +126,8 @@ def synth(
 @app.command("equiv")
 def equiv(
     ctx: typer.Context,
-    a: Path = typer.Argument(..., help="First design."),
-    b: Path = typer.Argument(..., help="Second design."),
+    a: Path = typer.Argument(..., help="The reference (its x values are don't-cares)."),
+    b: Path = typer.Argument(..., help="The design checked against it (an output it never drives fails)."),
     top: str = typer.Option(..., "--top", help="Top module (same name and ports in both)."),
     bound: int = typer.Option(20, "--bound", help="Cycles for the bounded search (sequential designs)."),
     engine: str = typer.Option(

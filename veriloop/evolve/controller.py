@@ -30,6 +30,7 @@ from veriloop.evolve.evaluate import EvalOutcome
 from veriloop.evolve.executors import Executor
 from veriloop.evolve.problem import Problem, load_problem
 from veriloop.evolve.prompts import Templates, build_request, load_lessons
+from veriloop.llm.caps import cut_off_reason, is_cut_off, reply_cap
 from veriloop.llm.contract import Completion, LLMBackend
 from veriloop.runstore import RunRecord, create_run, update_run
 
@@ -293,6 +294,13 @@ class Controller:
                 )
                 row.retries = completion.retries
             if completion is None:
+                await self._wait(prev)
+                return self._finish(row, None, parent.combined_score)
+            if is_cut_off(completion):
+                # A reply cut at its cap (or stopped as a runaway) is a prefix, not an edit: not
+                # applied, recorded with its reason, and never quoted into a later prompt.
+                row.status, row.fault = "edit_failed", "cut_off"
+                row.detail = cut_off_reason(completion, req.max_tokens or reply_cap(req.task))
                 await self._wait(prev)
                 return self._finish(row, None, parent.combined_score)
             if not completion.text or not completion.text.strip():

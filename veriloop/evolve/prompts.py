@@ -10,7 +10,7 @@ from typing import Any
 from veriloop.evolve import problem_files
 from veriloop.evolve.database import ProgramRow
 from veriloop.evolve.problem import Problem
-from veriloop.llm.contract import CompletionRequest, Message
+from veriloop.llm.contract import CompletionRequest, Droppable, Message
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAMES = ("system.tmpl", "diff_user.tmpl", "rewrite_user.tmpl")
@@ -99,8 +99,16 @@ def build_request(
     if notes:  # steering notes typed into `veriloop ui` by the person watching the run
         user += "\n\n## Notes from the person steering this run\n" + "\n".join(f"- {n}" for n in notes)
     system = templates.render("system.tmpl", values)
+    # On a small context window the inspiration programs go first, then the retrieved lessons.
+    gone = "(left out: too long for the model's context window)"
+    droppable = []
+    if inspirations:
+        droppable.append(Droppable(text=values["inspirations"], kind="example", replacement=gone))
+    if lessons:
+        droppable.append(Droppable(text=values["lessons"], kind="lesson", replacement=gone))
     return CompletionRequest(
         messages=[Message(role="system", content=system), Message(role="user", content=user)],
+        droppable=droppable,
         temperature=temperature,
         seed=seed,
         task="evolve.edit" if diff_based else "evolve.rewrite",

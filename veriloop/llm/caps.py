@@ -4,6 +4,7 @@ Three small ideas every caller of `complete` shares::
 
     max_tokens = reply_cap(request.task, configured)   # never send a request without a cap
     if is_cut_off(completion): ...                      # finish_reason == "length": do not parse as whole
+    cut_off_reason(completion, cap)                     # "cut off at max_tokens 2048" / "stopped: ..."
     temperature, seed = retry_sampling(0.2, seed, n)    # the n-th retry is not the same request again
 
 A cap is looked up by task name ("design.testbench") or by the short name of the agent that sends
@@ -39,6 +40,7 @@ TASK_KEYS: dict[str, str] = {
     "design.rtl": "generator",
     "design.fix": "fix",
     "design.testbench": "testbench",
+    "design.reference_model": "generator",
     "design.review": "architect",
     "evolve.edit": "evolve",
     "evolve.rewrite": "evolve",
@@ -67,6 +69,14 @@ def reply_cap(task: str, configured: Mapping[str, int] | None = None) -> int:
 def is_cut_off(completion: Completion) -> bool:
     """Did the reply stop because it hit max_tokens (the text is a prefix, not a whole answer)?"""
     return (completion.finish_reason or "") == "length"
+
+
+def cut_off_reason(completion: Completion, cap: int | None = None) -> str:
+    """Why a cut-off reply is incomplete, in words: the backend's own reason ("cut off at max_tokens
+    2048", "stopped: the reply repeated the same 2 lines 12 times"), else the cap it was sent with."""
+    if completion.cut_reason:
+        return completion.cut_reason
+    return f"cut off at max_tokens {cap}" if cap else "cut off at max_tokens (finish_reason=length)"
 
 
 def retry_sampling(base_temperature: float, seed: int | None, retry: int) -> tuple[float, int | None]:

@@ -37,12 +37,29 @@ class ToolSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
+class Droppable(BaseModel):
+    """A part of the prompt that may be left out when the prompt does not fit the context window.
+
+    `text` is an exact piece of one message's content (retrieved examples, library entries,
+    lessons, documentation); a backend that must shorten the prompt replaces its first occurrence
+    with `replacement`, in the order the request lists them, before it drops older tool-loop
+    exchanges and long before it refuses the request.
+    """
+
+    text: str
+    kind: Literal["retrieved", "lesson", "doc", "example", "other"] = "retrieved"
+    replacement: str = "(left out: the prompt did not fit the model's context window)"
+
+
 class CompletionRequest(BaseModel):
     """What an agent asks for.
 
     `task` names the kind of request (e.g. "design.rtl", "evolve.edit") and `context` carries the
     same information as structured data. Network backends send only `messages` (and tools); the
     offline backend answers from `task` + `context`. `context` never leaves the process.
+    `droppable` marks the parts of `messages` a backend may leave out, first to last, when the
+    prompt would not fit the model's context window (not part of the fingerprint: it does not
+    change what is sent while the prompt fits).
     """
 
     messages: list[Message]
@@ -53,6 +70,7 @@ class CompletionRequest(BaseModel):
     stop: list[str] | None = None
     task: str = "chat"
     context: dict[str, Any] = Field(default_factory=dict)
+    droppable: list[Droppable] = Field(default_factory=list)
 
     def fingerprint(self, model: str) -> str:
         """A stable hash of everything that decides the reply (for cassettes and caches)."""
@@ -82,6 +100,12 @@ class Completion(BaseModel):
     model: str = ""
     finish_reason: str | None = None
     retries: int = 0
+    cut_reason: str | None = None
+    """Why the reply is incomplete, in words, when finish_reason is "length": the server's cap
+    ("cut off at max_tokens 2048") or the client's runaway stop ("stopped: the reply repeated the
+    same 2 lines 12 times")."""
+    trimmed: str | None = None
+    """What was left out of the prompt to fit the context window, when anything was."""
 
 
 class LLMBackend(ABC):

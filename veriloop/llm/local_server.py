@@ -2,8 +2,8 @@
 
 python -m veriloop.llm.local_server --model PATH --host 127.0.0.1 --port 8088 --ctx-size 32768 --threads 2
 
-Not exercised by the test suite (it needs the 1.1 GB model); the argv is built and tested in
-veriloop.llm.local. The field names follow llama.cpp's common_params as xllamacpp exposes them.
+The field names are llama.cpp's common_params as xllamacpp 2026.10.11549 exposes them (checked
+against the real wheel); the real-model test in tests/llm starts this launcher.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8088)
     ap.add_argument("--ctx-size", type=int, default=32768)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=1, help="Requests decoded together (slots).")
+    ap.add_argument("--alias", default="qwen2.5-coder-1.5b-instruct", help="The model name clients ask for.")
     args = ap.parse_args(argv)
     try:
         import xllamacpp as xlc  # type: ignore[import-not-found]
@@ -30,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     params = xlc.CommonParams()
     params.model.path = args.model
-    params.n_ctx = args.ctx_size
+    params.model_alias = {args.alias}
+    params.n_parallel = max(1, args.parallel)
+    params.n_ctx = args.ctx_size * params.n_parallel  # each slot gets --ctx-size tokens
     params.cpuparams.n_threads = args.threads
-    params.hostname = args.host
+    params.cpuparams_batch.n_threads = args.threads
+    params.hostnames = [args.host]
     params.port = args.port
+    params.endpoint_props = True  # GET /props tells clients the context window
     server = xlc.Server(params)  # serves /v1/chat/completions until the process ends
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

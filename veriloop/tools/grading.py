@@ -68,6 +68,8 @@ class GradeReport(BaseModel):
     detail: str = ""
     reasons: list[str] = Field(default_factory=list)
     """Why an `illegal` design was refused (one sentence each)."""
+    waveform: str = ""
+    """The testbench's VCD dump (`wave.vcd`, capped), when asked for: evidence, never part of a verdict."""
 
 
 def tag_testbench(testbench_sv: str, nonce: str) -> str:
@@ -97,6 +99,15 @@ _DEFAULT_TIMESCALE = '`timescale 1s/1s\n`line 1 "design.sv" 0\n'
 preamble keeps upstream's time units (and, with `line, the design's own line numbers)."""
 
 
+WAVEFORM_FILE = "wave.vcd"
+WAVEFORM_CHARS = 8 << 20
+
+
+def _waveform_text(data: bytes | None) -> str:
+    """The dump the simulation left, as text, capped (it was written by the design's simulation)."""
+    return data[:WAVEFORM_CHARS].decode("ascii", errors="replace") if data else ""
+
+
 def _as_upstream(design_text: str) -> str:
     has_scale = any(d.kind == "timescale" for d in read(design_text, "design.sv").directives)
     return design_text if has_scale else _DEFAULT_TIMESCALE + design_text
@@ -111,6 +122,7 @@ def _run(
     timeout_s: float,
     data_files: dict[str, str | bytes] | None,
     vers: dict[str, str | None],
+    waveform: bool = False,
 ) -> GradeReport:
     """Compile (trusted files first, the design last) and simulate once with a fresh nonce."""
     nonce = secrets.token_hex(12)
@@ -126,6 +138,7 @@ def _run(
         compile_timeout_s=max(timeout_s, 60.0),
         data_files=dict(data_files or {}),
         extra_roots=roots,
+        collect=[WAVEFORM_FILE] if waveform else None,
     )
     if res is None:
         category: SimCategory = "syntax"
@@ -163,6 +176,7 @@ def _run(
         sim_s=res.wall_s,
         contained=res.contained,
         detail=detail,
+        waveform=_waveform_text(res.files.get(WAVEFORM_FILE)) if waveform else "",
     )
 
 
@@ -175,13 +189,15 @@ def grade_testbench(
     *,
     data_files: dict[str, str | bytes] | None = None,
     golden_sv: str | None = None,
+    waveform: bool = False,
 ) -> GradeReport:
     """Screen the design, compile it after the testbench (+ reference), simulate, and read the nonce
     summary; a pass also needs the golden reference's sample count when there is a golden reference.
 
     `golden_sv` is a known-good design for this testbench (default: derived from `ref_sv`, see
     `golden_from_ref`). `data_files` (trusted test data such as $readmemh images) are placed in both
-    the compile and the simulation directory."""
+    the compile and the simulation directory. `waveform` reads back the testbench's `wave.vcd`
+    (if it writes one) into the report, as evidence for a fix."""
     vers = {"iverilog": version("iverilog"), "vvp": version("vvp")}
     if len(_DISPLAY_RE.findall(testbench_sv)) != 1:
         return GradeReport(
@@ -204,7 +220,9 @@ def grade_testbench(
             compile_log="\n".join(scr.reasons) if scr.category == "syntax" else "",
             log_tail="\n".join(scr.reasons)[-3000:],
         )
-    report = _run(scr.compiled_text, scr.roots, testbench_sv, ref_sv, top, timeout_s, data_files, vers)
+    report = _run(
+        scr.compiled_text, scr.roots, testbench_sv, ref_sv, top, timeout_s, data_files, vers, waveform
+    )
     simcost.record(testbench_sv, design_sv, ref_sv, report.sim_s)
     if not golden:
         if report.passed:

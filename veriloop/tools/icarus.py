@@ -139,6 +139,7 @@ def compile_and_run(
     plusargs: list[str] | None = None,
     data_files: dict[str, str | bytes] | None = None,
     extra_roots: list[str] | None = None,
+    collect: list[str] | None = None,
 ) -> tuple[CompileReport, JobResult | None]:
     """Compile and simulate in ONE sandboxed job dir: (compile report, simulation result or None).
 
@@ -147,7 +148,8 @@ def compile_and_run(
     compiled program reaches `vvp -n /dev/stdin` through a pipe, so nothing the design runs can read
     what the testbench was compiled from. `extra_roots` are elaborated as roots of their own besides
     `top` (an upward name such as `good1.out` in one of them then fails to elaborate: grading uses it
-    so that a design cannot name anything outside itself)."""
+    so that a design cannot name anything outside itself). `collect` names files the simulation
+    leaves (e.g. the testbench's `wave.vcd`) to read back into the result's `files`."""
     keep = sorted(data_files or {})
     steps = [
         Step(argv=_compile_argv(list(files), top, PROGRAM, extra_roots), wall_s=compile_timeout_s),
@@ -158,7 +160,9 @@ def compile_and_run(
             keep=keep,
         ),
     ]
-    results = run_tool_steps(steps, {**(data_files or {}), **files}, label="iverilog+vvp")
+    results = run_tool_steps(
+        steps, {**(data_files or {}), **files}, label="iverilog+vvp", collect=collect or []
+    )
     comp = _compile_report(results[0], results[0].ok)
     return comp, (results[1] if comp.ok and len(results) > 1 else None)
 

@@ -118,6 +118,7 @@ def run_tool_steps(
     memory_mb: int = 4096,
     output_bytes: int = 1 << 20,
     label: str = "",
+    collect: list[str] | None = None,
 ) -> list[JobResult]:
     """Run tool commands one after another in one sandboxed job dir (a warm sandbox when possible)."""
     for step in steps:
@@ -127,6 +128,7 @@ def run_tool_steps(
         files=dict(files or {}),
         limits=Limits(memory_mb=memory_mb, output_bytes=output_bytes),
         label=label or steps[0].argv[0],
+        collect=list(collect or []),
     )
     return run_staged(job)
 
