@@ -94,3 +94,26 @@ def test_the_generator_repairs_before_asking_again(tmp_path: Path, fake_openai, 
     notes = [json.loads(line) for line in (out / "transcript.jsonl").read_text().splitlines()]
     fixes = [n for n in notes if n["kind"] == "tool" and str(n["text"]).startswith("auto-fix:")]
     assert {n["agent"] for n in fixes} == {"generator", "verifier"}
+
+
+def test_check_with_repair_checks_again_only_after_a_repair() -> None:
+    calls: list[dict[str, str]] = []
+
+    def lint(mods: dict[str, str]) -> eda.Check:
+        calls.append(mods)
+        return eda.lint(mods, "mux")
+
+    wire_out = "module mux (input a, input b, input sel, output y);\n" \
+               "  always @(*) y = sel ? b : a;\nendmodule\n"
+    mods, report, what = autofix.check_with_repair({"mux": wire_out}, lint)
+    assert report.ok and "output reg y" in mods["mux"] and "`y`" in what and len(calls) == 2
+
+    calls.clear()
+    unknown = "module mux (input a, output y);\n  assign y = missing_net;\nendmodule\n"
+    mods, report, what = autofix.check_with_repair({"mux": unknown}, lint)
+    assert not report.ok and mods == {"mux": unknown} and what == "" and len(calls) == 1
+
+    calls.clear()
+    mods, report, what = autofix.check_with_repair({"mux": "module mux (input a, output y);\n"
+                                                    "  assign y = a;\nendmodule\n"}, lint)
+    assert report.ok and what == "" and len(calls) == 1

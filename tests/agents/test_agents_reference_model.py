@@ -110,6 +110,10 @@ def test_a_model_that_never_compiles_ends_as_the_verifiers_failure(tmp_path: Pat
     asks = _reference_requests(fake_openai, kit)
     assert len(asks) == 3
     assert "does not compile" in kit.last_user(asks[1]) and "undeclared_signal" in kit.last_user(asks[1])
+    # The second reply was the same module again: the third ask does not repeat reply and error but
+    # asks for a different version, and the prompt does not grow by the repeated reply.
+    assert "DIFFERENT" in kit.last_user(asks[2]) and "undeclared_signal" in kit.last_user(asks[2])
+    assert len(asks[2]["messages"]) < len(asks[1]["messages"])
     verdict = json.loads((tmp_path / "out" / "report.json").read_text())["verdicts"][-1]
     assert verdict["category"] == "tb_error" and "did not compile" in verdict["summary"]
 

@@ -7,12 +7,39 @@ times unchanged with the error in front of it; in single-shot it was the most co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 _VERILATOR = re.compile(r"(?m)^(\w+)\.sv:\d+:\s*error \[PROCASSWIRE\]:[^\n]*'([A-Za-z_][A-Za-z0-9_]*)'")
 """veriloop's lint text: `mux.sv:11: error [PROCASSWIRE]: Procedural assignment to wire ...: 'y'`."""
 _ICARUS = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*) is not a valid l-value in (?:[\w.]+\.)?(\w+)\.")
 """Icarus: `y is not a valid l-value in tb.model.` / `... in TopModule.` (signal, then module or instance)."""
+
+
+class _Checked(Protocol):
+    """What a check returns: eda.lint's report, eda.compile_check's result."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def text(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Checked)
+
+
+def check_with_repair(
+    mods: dict[str, str], check: Callable[[dict[str, str]], R], instances: dict[str, str] | None = None
+) -> tuple[dict[str, str], R, str]:
+    """Run `check` on the modules; when it fails with an error `repair` can mend, repair and check
+    again. Returns the (possibly repaired) modules, the last check's result and what was repaired."""
+    result = check(mods)
+    if result.ok:
+        return mods, result, ""
+    repaired, what = repair(mods, result.text(), instances)
+    if not what:
+        return mods, result, ""
+    return repaired, check(repaired), what
 
 
 def wires_assigned_procedurally(log: str) -> dict[str, set[str]]:

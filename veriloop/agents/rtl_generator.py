@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from typing import Any
 
 from veriloop.agents import autofix, eda
@@ -217,14 +218,11 @@ async def write_module(
             retry += 1
             continue
         got.update(mods)
-        lint_top = top if top in {**known, **got} else None
-        report = await asyncio.to_thread(eda.lint, {**known, **got}, lint_top)
-        if not report.ok:
-            repaired, what = autofix.repair(got, report.text())
-            if what:  # a behaviour-preserving repair veriloop makes itself, then lint again
-                turn.note("tool", f"auto-fix: {what}")
-                got = repaired
-                report = await asyncio.to_thread(eda.lint, {**known, **got}, lint_top)
+        # A behaviour-preserving repair veriloop makes itself before the model is asked again.
+        lint = partial(_lint, known, top)
+        got, report, what = await asyncio.to_thread(autofix.check_with_repair, got, lint)
+        if what:
+            turn.note("tool", f"auto-fix: {what}")
         if report.ok:
             turn.note(
                 "tool", "lint: clean" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
@@ -486,6 +484,12 @@ def _ordered(rtl: dict[str, str], arch: Architecture, top: str) -> dict[str, str
     if top in rtl:
         names.append(top)
     return {n: rtl[n] for n in names}
+
+
+def _lint(known: dict[str, str], top: str, mods: dict[str, str]) -> eda.Check:
+    """Lint the modules with the known ones, from `top` when it is among them."""
+    everything = {**known, **mods}
+    return eda.lint(everything, top if top in everything else None)
 
 
 def design_source(rtl: dict[str, str]) -> str:

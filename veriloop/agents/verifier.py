@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from veriloop.agents import autofix, eda, tb_scaffold
@@ -196,6 +198,75 @@ def testbench_style(turn: Turn) -> str:
     return "llm" if _offline(turn) else "scaffold"
 
 
+@dataclass(frozen=True)
+class _Reply:
+    """What one verifier reply came to: an accepted testbench, or why not and what to tell the model."""
+
+    tb: str = ""
+    missing: bool = False  # the reply lacked the module asked for (if cut off: asked again, shorter)
+    why: str = ""  # one line for the verdict: why this reply was not accepted
+    feedback: str = ""  # the user message asking for the corrected version
+
+
+async def _ask_until_accepted(
+    turn: Turn,
+    base: list[Message],
+    *,
+    task: str,
+    context: dict[str, Any],
+    max_steps: int,
+    module: str,
+    what: str,
+    judge: Callable[[str], Awaitable[_Reply]],
+) -> tuple[str, str]:
+    """Ask for `module` until `judge` accepts a reply: (tb, "") or ("", why not) after at most three
+    calls. `what` describes the module in the request sent after a cut-off reply.
+
+    Each retry is warmer with another seed. A reply cut off before the module is complete is never
+    sent back: the request is asked again, shorter. A rejected reply goes back once with its error
+    (the prompt does not grow turn by turn); a reply identical to the rejected one does not get the
+    same error again but is told to write a different version."""
+    messages = list(base)
+    why = f"no reply contained the module `{module}`"
+    last_error = ""
+    cut_offs = 0
+    for step in range(max(1, min(max_steps, 3))):
+        try:
+            comp = await turn.complete(
+                messages, task=task, context=context | {"step": step}, record_prompt=(step == 0), retry=step,
+            )
+        except MalformedReply as exc:
+            turn.note("failure", f"backend reply unusable: {exc.message}")
+            why = f"the backend's reply was unusable ({exc.message})"
+            continue
+        reply = await judge(comp.text or "")
+        if reply.tb:
+            return reply.tb, ""
+        if reply.missing and is_cut_off(comp):
+            cut_offs += 1
+            why = (
+                f"{cut_offs} repl{'y was' if cut_offs == 1 else 'ies were'} cut off before `endmodule` of "
+                f"`{module}` (the last: {cut_off_reason(comp)}, after {comp.completion_tokens} tokens)"
+            )
+            turn.note("failure", f"reply {cut_off_reason(comp)} ({comp.completion_tokens} tokens); discarded")
+            if cut_offs > MAX_CUT_OFF_RETRIES:
+                break
+            messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, what))]
+            continue
+        if reply.missing:
+            turn.note("failure", reply.why)
+        if last_error and turn.repeated(task, context) > 0:
+            turn.note("failure", "the reply did not change; the same error is not fed back again")
+            messages = [*base, Message(role="user", content=(
+                "Your previous answer was rejected with this error:\n" + clip(last_error, 1500)
+                + f"\nYou sent the same answer again. Write a DIFFERENT, corrected version of `{module}`."))]
+            continue
+        why, last_error = reply.why, reply.feedback
+        messages = [*base, Message(role="assistant", content=comp.text or ""),
+                    Message(role="user", content=reply.feedback)]
+    return "", why
+
+
 async def _write_reference_tb(
     turn: Turn, state: DesignState, source: str, top: str, max_steps: int
 ) -> tuple[str, str] | None:
@@ -214,67 +285,45 @@ async def _write_reference_tb(
         Message(role="system", content=MODEL_SYSTEM),
         Message(role="user", content=MODEL_PROMPT.format(spec=state["spec"], header=header, timing=timing)),
     ]
-    messages = list(base)
-    context = {"spec": state["spec"], "top": top, "header": header}
     design_mods = split_modules(source)
-    why = f"no reply contained the reference model `{want}`"
-    cut_offs = 0
-    for step in range(max(1, min(max_steps, 3))):
-        try:
-            comp = await turn.complete(
-                messages, task="design.reference_model", context=context | {"step": step},
-                record_prompt=(step == 0), retry=step,
-            )
-        except MalformedReply as exc:
-            turn.note("failure", f"backend reply unusable: {exc.message}")
-            why = f"the backend's reply was unusable ({exc.message})"
-            continue
-        mods = {n: src for n, src in extract_modules(comp.text).items() if n not in design_mods and n != "tb"}
+
+    def compiles(models: dict[str, str]) -> eda.Check:
+        return eda.compile_check({**design_mods, "tb": harness + "\n" + models[want]}, "tb")
+
+    async def judge(text: str) -> _Reply:
+        mods = {n: src for n, src in extract_modules(text).items() if n not in design_mods and n != "tb"}
         if want not in mods:
-            if is_cut_off(comp):
-                cut_offs += 1
-                why = f"the reference model reply was cut off ({cut_off_reason(comp)}) before `endmodule`"
-                turn.note("failure", why)
-                if cut_offs > MAX_CUT_OFF_RETRIES:
-                    break
-                what = f"the complete module `{want}` (compact: the spec, nothing more)"
-                messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, what))]
-                continue
-            turn.note("failure", f"reply contained no module `{want}`")
-            why = f"the reply contained no module `{want}`"
-            messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
-                role="user", content=f"Answer with the complete module `{want}` (the header above) in a "
-                "```verilog block.")]
-            continue
-        model = "\n".join(mods.values())
+            return _Reply(missing=True, why=f"the reply contained no module `{want}`", feedback=(
+                f"Answer with the complete module `{want}` (the header above) in a ```verilog block."))
         # The model runs inside the trusted testbench, so it gets the design's screening: it may name
         # only what it declares (no `tb.errors`), print, and call pure functions; nothing else.
-        screened = await asyncio.to_thread(screen_design, model, trusted_names(harness))
+        screened = await asyncio.to_thread(screen_design, "\n".join(mods.values()), trusted_names(harness))
         if not screened.ok:
-            why = "the reference model was refused: " + "; ".join(screened.reasons)[:300]
-            turn.note("failure", why)
-            messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
-                role="user", content="Your reference model was refused: " + "; ".join(screened.reasons)
-                + f"\nWrite a plain behavioural module `{want}`: no hierarchical names, no $finish, "
-                "no files.")]
-            continue
-        model = screened.compiled_text
-        tb = harness + "\n" + model
-        check = await asyncio.to_thread(eda.compile_check, {**design_mods, "tb": tb}, "tb")
-        if not check.ok:
-            repaired, what = autofix.repair({want: model}, check.text(), {"model": want})
-            if what:  # the model's outputs assigned in always blocks, declared as wires
-                turn.note("tool", f"auto-fix: {what}")
-                tb = harness + "\n" + repaired[want]
-                check = await asyncio.to_thread(eda.compile_check, {**design_mods, "tb": tb}, "tb")
+            reasons = "; ".join(screened.reasons)
+            turn.note("failure", "the reference model was refused: " + reasons[:300])
+            return _Reply(why="the reference model was refused: " + reasons[:300], feedback=(
+                f"Your reference model was refused: {reasons}\nWrite a plain behavioural module "
+                f"`{want}`: no hierarchical names, no $finish, no files."))
+        models, check, fixed = await asyncio.to_thread(
+            autofix.check_with_repair, {want: screened.compiled_text}, compiles, {"model": want}
+        )
+        if fixed:  # the model's outputs assigned in always blocks, declared as wires
+            turn.note("tool", f"auto-fix: {fixed}")
         if check.ok:
-            return tb, ""
+            return _Reply(tb=harness + "\n" + models[want])
         turn.note("tool", f"reference model compile: {clip(check.text(), 1200)}")
-        why = "the reference model did not compile: " + (check.text().strip().splitlines() or ["?"])[0][:200]
-        messages = [*base, Message(role="assistant", content=comp.text or ""), Message(
-            role="user", content="Your reference model does not compile in veriloop's testbench:\n"
-            + clip(check.text(), 2000) + f"\nAnswer with the corrected complete module `{want}`.")]
-    return "", why
+        first = (check.text().strip().splitlines() or ["?"])[0][:200]
+        return _Reply(
+            why="the reference model did not compile: " + first,
+            feedback="Your reference model does not compile in veriloop's testbench:\n"
+            + clip(check.text(), 2000) + f"\nAnswer with the corrected complete module `{want}`.",
+        )
+
+    return await _ask_until_accepted(
+        turn, base, task="design.reference_model",
+        context={"spec": state["spec"], "top": top, "header": header}, max_steps=max_steps,
+        module=want, what=f"the complete module `{want}` (compact: the spec, nothing more)", judge=judge,
+    )
 
 
 async def _write_testbench(
@@ -285,86 +334,33 @@ async def _write_testbench(
     vplan = (
         "\n".join(f"- {v}" for v in plan.verification_plan + plan.acceptance) or "- exercise every behaviour"
     )
-    messages = [
+    header = module_header(source, top)
+    base = [
         Message(role="system", content=SYSTEM),
-        Message(
-            role="user",
-            content=TB_PROMPT.format(spec=state["spec"], vplan=vplan, header=module_header(source, top)),
-        ),
+        Message(role="user", content=TB_PROMPT.format(spec=state["spec"], vplan=vplan, header=header)),
     ]
-    context = {
-        "spec": state["spec"],
-        "top": top,
-        "plan": plan.model_dump(mode="json"),
-        "header": module_header(source, top),
-    }
-    base = list(messages)
-    retry = 0
-    cut_offs = 0
-    last_error = ""
-    why = "no reply contained a testbench module `tb`"
-    for step in range(max(1, min(max_steps, 3))):
-        try:
-            comp = await turn.complete(
-                messages,
-                task="design.testbench",
-                context=context | {"step": step},
-                record_prompt=(step == 0),
-                retry=retry,
-            )
-        except MalformedReply as exc:
-            turn.note("failure", f"backend reply unusable: {exc.message}")
-            why = f"the backend's reply was unusable ({exc.message})"
-            retry += 1
-            continue
-        retry += 1
-        mods = extract_modules(comp.text)
-        if is_cut_off(comp) and "tb" not in mods:
-            # A prefix of a testbench is not "a reply without `tb`", and it is never sent back whole.
-            cut_offs += 1
-            why = (
-                f"{cut_offs} testbench repl{'y was' if cut_offs == 1 else 'ies were'} cut off at the "
-                f"max_tokens cap ({comp.completion_tokens} tokens) before `endmodule`"
-            )
-            turn.note("failure", f"testbench reply {cut_off_reason(comp)} ({comp.completion_tokens} tokens)")
-            if cut_offs > MAX_CUT_OFF_RETRIES:
-                break
-            messages = [*base, Message(role="user", content=cut_off_note(comp.completion_tokens, _TB_WHAT))]
-            continue
-        if last_error and turn.repeated("design.testbench", context) > 0:
-            turn.note("failure", "the testbench reply did not change; the same error is not fed back again")
-            messages = [
-                *base,
-                Message(
-                    role="user",
-                    content="Your previous testbench was rejected with this error:\n"
-                    + clip(last_error, 1500)
-                    + "\nYou sent the same testbench again. Write a DIFFERENT, corrected one.",
-                ),
-            ]
-            continue
-        messages.append(Message(role="assistant", content=comp.text or ""))
+    design_mods = split_modules(source)
+
+    async def judge(text: str) -> _Reply:
+        mods = extract_modules(text)
         if "tb" not in mods:
-            turn.note("failure", "reply contained no testbench module `tb`")
-            last_error = why = "the reply contained no testbench module `tb`"
-            messages.append(
-                Message(
-                    role="user",
-                    content="Answer with the complete testbench module named `tb` in a ```verilog block.",
-                )
-            )
-            continue
-        tb = "\n".join(src for name, src in mods.items() if name not in split_modules(source))
-        check = await asyncio.to_thread(eda.compile_check, {**split_modules(source), **mods}, "tb")
+            return _Reply(missing=True, why="the reply contained no testbench module `tb`", feedback=(
+                "Answer with the complete testbench module named `tb` in a ```verilog block."))
+        check = await asyncio.to_thread(eda.compile_check, {**design_mods, **mods}, "tb")
         if check.ok:
-            return tb, ""
+            return _Reply(tb="\n".join(src for name, src in mods.items() if name not in design_mods))
         turn.note("tool", f"testbench compile: {clip(check.text(), 1200)}")
-        last_error = "The testbench does not compile with the design:\n" + clip(check.text(), 2500)
-        why = "the testbench did not compile: " + (check.text().strip().splitlines() or ["?"])[0][:200]
-        messages.append(
-            Message(role="user", content=last_error + "\nAnswer with the corrected complete testbench.")
+        return _Reply(
+            why="the testbench did not compile: " + (check.text().strip().splitlines() or ["?"])[0][:200],
+            feedback="The testbench does not compile with the design:\n" + clip(check.text(), 2500)
+            + "\nAnswer with the corrected complete testbench.",
         )
-    return "", why
+
+    context = {"spec": state["spec"], "top": top, "plan": plan.model_dump(mode="json"), "header": header}
+    return await _ask_until_accepted(
+        turn, base, task="design.testbench", context=context, max_steps=max_steps,
+        module="tb", what=_TB_WHAT, judge=judge,
+    )
 
 
 async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, Any]:
