@@ -135,6 +135,8 @@ def run_veriloop(args: argparse.Namespace, problem: Path, work: Path) -> dict[st
             "HOME": str(d),
             "VERILOOP_DATA_DIR": str(d / "data"),
             "COLUMNS": "200",
+            # PYTHONPATH passes through so a checkout other than the installed one can be measured.
+            **({"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}),
         }
         argv = [
             sys.executable, "-m", "veriloop.cli", "--config", str(cfg), "evolve", str(problem),
