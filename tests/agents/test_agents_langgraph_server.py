@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +16,12 @@ import httpx
 import pytest
 
 from veriloop.agents.server import RunOptions, resolve_options
+from veriloop.testing.processes import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "8-bit up counter with synchronous active-high reset and enable"
 STARTUP_S = 120
 REQUEST_S = 240
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _server_env(tmp_path: Path) -> dict[str, str]:
@@ -52,21 +45,11 @@ def _server_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`langgraph dev` on 127.0.0.1:<free port> in its own session; the whole session is killed after."""
     pytest.importorskip("langgraph_api", reason="needs the [studio] extra (langgraph-cli[inmem])")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("wb")
     argv = [
         str(Path(sys.executable).with_name("langgraph")),
@@ -100,23 +83,9 @@ def server(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        pgid = proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while _alive(pgid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _alive(pgid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
+        stopped = stop_group(proc, grace_s=20)
         log.close()
-        assert not _alive(pgid), "langgraph dev left processes behind"
+        assert stopped, "langgraph dev left processes behind"
 
 
 def _post(client: Any, path: str, body: dict[str, Any]) -> Any:

@@ -14,27 +14,16 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from veriloop.testing.processes import free_ports
+
 RAY = str(Path(sys.executable).with_name("ray"))
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
-
-
-def _free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _kill(pid: int, group: bool = False) -> None:
@@ -60,7 +49,7 @@ class LocalCluster:
         self.base = Path(tempfile.mkdtemp(prefix="vlray-", dir="/tmp"))
         os.chmod(self.base, 0o755)
         self.node_cache = self.base / "node-cache"
-        self.gcs_port, self.client_port, self.dashboard_port = _free_ports(3)
+        self.gcs_port, self.client_port, self.dashboard_port = free_ports(3)
         self.address = f"127.0.0.1:{self.gcs_port}"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.env = dict(os.environ) | {
@@ -75,7 +64,7 @@ class LocalCluster:
         self.env.pop("RAY_ADDRESS", None)
 
     def _node_ports(self) -> list[str]:
-        nm, om, agent_http, agent_grpc, metrics, renv = _free_ports(6)
+        nm, om, agent_http, agent_grpc, metrics, renv = free_ports(6)
         return [
             f"--node-manager-port={nm}",
             f"--object-manager-port={om}",

@@ -22,12 +22,9 @@ dir that holds the model (default: the repository's .veriloop, where `make test`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from veriloop.testing.processes import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_DATA = Path(os.environ.get("VERILOOP_REAL_MODEL_DATA") or REPO / ".veriloop")
@@ -90,20 +89,6 @@ def _env(work: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _kill_group(proc: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
-    """SIGTERM the process group the CLI leads, then SIGKILL what is left."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace_s)
-    with contextlib.suppress(ProcessLookupError):  # children of the group, even if the leader has gone
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
 def veriloop(args: Sequence[str], *, cwd: Path, env: dict[str, str], bound_s: float) -> Finished:
     """Run `python -m veriloop ARGS` in its own process group; kill the group at `bound_s`."""
     t0 = time.monotonic()
@@ -114,7 +99,7 @@ def veriloop(args: Sequence[str], *, cwd: Path, env: dict[str, str], bound_s: fl
     try:
         out, err = proc.communicate(timeout=bound_s)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        stop_group(proc)
         out, err = proc.communicate()
         pytest.fail(
             f"`veriloop {' '.join(args[:2])}` did not finish within {bound_s:.0f} s (killed).\n"
@@ -122,14 +107,8 @@ def veriloop(args: Sequence[str], *, cwd: Path, env: dict[str, str], bound_s: fl
         )
     finally:
         if proc.poll() is None:
-            _kill_group(proc)
+            stop_group(proc)
     return Finished(proc.returncode, out, err, time.monotonic() - t0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _printed_entry(log: str) -> str:
@@ -168,7 +147,7 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer
             "`veriloop llm install` failed, so the real-model test cannot run "
             "(set VERILOOP_REAL_MODEL=0 to skip it deliberately):\n" + (inst.stdout + inst.stderr)[-3000:]
         )
-    port = _free_port()
+    port = free_port()
     log_path = work / "serve.log"
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
@@ -197,7 +176,7 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer
         assert f'base_url = "{base_url}"' in entry and f"context_tokens = {CTX}" in entry, entry
         yield RealServer(base_url=base_url, entry=entry, work=work)
     finally:
-        _kill_group(proc)
+        stop_group(proc)
 
 
 def _no_traceback(run: Finished) -> None:
