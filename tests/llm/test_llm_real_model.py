@@ -22,9 +22,11 @@ dir that holds the model (default: the repository's .veriloop, where `make test`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -162,21 +164,31 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer
             if proc.poll() is not None:
                 log = log_path.read_text(encoding="utf-8")
                 pytest.fail(f"`veriloop llm serve` exited ({proc.returncode}):\n{log[-3000:]}")
-            try:
-                with urllib.request.urlopen(base_url + "/models", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
+            if _answers(base_url):
+                break
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /v1/models in {SERVER_START_S:.0f} s:\n"
                             + log_path.read_text()[-3000:])
             time.sleep(1.0)
         entry = _printed_entry(log_path.read_text(encoding="utf-8"))
         assert f'base_url = "{base_url}"' in entry and f"context_tokens = {CTX}" in entry, entry
+        # `llm serve` became the server (exec): a signal to it reaches the server, no orphan keeps the port.
+        assert b"veriloop.llm.local_server" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
         yield RealServer(base_url=base_url, entry=entry, work=work)
+        proc.send_signal(signal.SIGTERM)  # the process alone, not its group
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        assert proc.poll() is not None and not _answers(base_url), "SIGTERM left the server running"
     finally:
         stop_group(proc)
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(base_url + "/models", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 def _no_traceback(run: Finished) -> None:

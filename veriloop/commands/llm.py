@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def serve(
     ctx_size: int = typer.Option(32768, "--ctx-size", help="Context window in tokens."),
     threads: int = typer.Option(2, "--threads"),
     parallel: int = typer.Option(
-        1, "--parallel", help="Requests decoded together; on 2 cores 3 roughly doubles the total tokens/s."
+        1, "--parallel", help="Requests decoded together (slots). More slots raise the total speed only "
+        "while all of them generate: on 2 cores a long prompt in one slot stalls the others.",
     ),
 ) -> None:
     """Start the server on 127.0.0.1 and print the `local` backend entry for veriloop.toml."""
@@ -60,7 +62,11 @@ def serve(
     argv = local.server_argv(model, port=port, ctx=ctx_size, threads=threads, parallel=parallel)
     entry = local.backend_entry(port=port, ctx=ctx_size, parallel=parallel)
     typer.echo("Add to veriloop.toml (then --backend local):\n\n" + entry + "\n")
-    raise typer.Exit(subprocess.run(argv, check=False).returncode)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The server replaces this process: a signal to `veriloop llm serve` (Ctrl-C, kill, a supervisor)
+    # reaches the server itself, and no server is left behind holding the port.
+    os.execv(argv[0], argv)
 
 
 @app.command("status")
