@@ -370,21 +370,20 @@ class OpenAIBackend(LLMBackend):
         if usage is None or acc.stopped:  # no final usage chunk: estimate what the server spent
             prompt = prompt or estimate_tokens(request)
             completion_tokens = max(completion_tokens, acc.pieces)
+        return self._completion(text, calls, prompt, completion_tokens, finish, cap, acc.stopped)
+
+    def _completion(
+        self, text: str, calls: list[ToolCall], prompt: int, completion_tokens: int,
+        finish: str | None, cap: int, stopped: str | None,
+    ) -> tuple[Completion, Decimal]:
+        """The Completion and its cost; a reply stopped early or cut at `cap` says why."""
         cost = cost_of(prompt, completion_tokens, self.cfg.price_in_per_mtok, self.cfg.price_out_per_mtok)
-        return (
-            Completion(
-                text=text,
-                tool_calls=calls,
-                prompt_tokens=prompt,
-                completion_tokens=completion_tokens,
-                cost_usd=float(cost),
-                backend=self.name,
-                model=self.model,
-                finish_reason=finish,
-                cut_reason=acc.stopped or (f"cut off at max_tokens {cap}" if finish == "length" else None),
-            ),
-            cost,
+        cut = stopped or (f"cut off at max_tokens {cap}" if finish == "length" else None)
+        completion = Completion(
+            text=text, tool_calls=calls, prompt_tokens=prompt, completion_tokens=completion_tokens,
+            cost_usd=float(cost), backend=self.name, model=self.model, finish_reason=finish, cut_reason=cut,
         )
+        return completion, cost
 
     def _delay(self, attempt: int, wait_hint: float | None) -> float:
         """Exponential backoff with full jitter; never shorter than what the server asked for."""
@@ -411,21 +410,7 @@ class OpenAIBackend(LLMBackend):
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = cost_of(prompt, completion_tokens, self.cfg.price_in_per_mtok, self.cfg.price_out_per_mtok)
-        return (
-            Completion(
-                text=text,
-                tool_calls=calls,
-                prompt_tokens=prompt,
-                completion_tokens=completion_tokens,
-                cost_usd=float(cost),
-                backend=self.name,
-                model=self.model,
-                finish_reason=choice.finish_reason,
-                cut_reason=f"cut off at max_tokens {cap}" if choice.finish_reason == "length" else None,
-            ),
-            cost,
-        )
+        return self._completion(text, calls, prompt, completion_tokens, choice.finish_reason, cap, None)
 
     def _tool_calls(self, raw: list[tuple[str | None, str, str]]) -> list[ToolCall]:
         """Tool calls from (id, name, JSON arguments); arguments that are not a JSON object fail."""
