@@ -182,6 +182,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    _counted = False  # this request is counted in the server's in_flight
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
         return
@@ -199,8 +200,19 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        self._reply_ends()
         self.wfile.write(data)
         self.wfile.flush()
+
+    def _reply_ends(self) -> None:
+        """Stop counting this request as in flight, before the bytes that end its reply are written.
+
+        A client that has read a whole reply may send its next request at once; leaving only after
+        the write (in a finally) let that request be counted beside this one.
+        """
+        if self._counted:
+            self._counted = False
+            self.server.fake._leave()
 
     def _read_body(self) -> dict[str, Any] | None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -253,10 +265,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/v1/chat/completions":
             fake._enter()
+            self._counted = True
             try:
                 self._chat(body)
             finally:
-                fake._leave()
+                self._reply_ends()
         elif path == "/v1/embeddings":
             with fake._lock:
                 fake.embedding_requests.append(body)
@@ -313,6 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            self._reply_ends()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
             self.close_connection = True
@@ -368,6 +382,8 @@ class _Handler(BaseHTTPRequestHandler):
                 data = f"data: {json.dumps(event)}\n\n".encode()
                 if is_piece:
                     fake._record_streamed(slot, sent + 1)
+                if _ends_reply(event):
+                    self._reply_ends()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
                 sent += int(is_piece)
@@ -449,6 +465,11 @@ def _stream_events(obj: dict[str, Any], *, include_usage: bool) -> list[tuple[di
             usage_chunk["usage"] = obj["usage"]
         events.append((usage_chunk, False))
     return events
+
+
+def _ends_reply(event: dict[str, Any]) -> bool:
+    """Whether a stream chunk tells the client its reply is complete (a finish reason or usage)."""
+    return "usage" in event or any(c.get("finish_reason") for c in event.get("choices", []))
 
 
 def _completion_obj(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
