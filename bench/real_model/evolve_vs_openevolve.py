@@ -104,10 +104,22 @@ def _best(initial: float | None, outcomes: list[dict[str, Any]]) -> tuple[float 
     return best, at
 
 
-def save_run(work: Path, name: str, wall: float, calls: list[dict[str, Any]]) -> None:
-    """What only the driving process knows (wall time, metered exchanges), kept beside the run."""
-    raw = {"wall_s": round(wall, 1), "exchanges": list(calls)}
+def run_and_save(work: Path, name: str, argv: list[str], env: dict[str, str], meter: MeteringProxy) -> None:
+    """Run one framework under `work/name`, keep its output, wall time and metered exchanges.
+
+    What only the driving process knows (wall time, exchanges) goes to `work/{name}-run.json`, so
+    the collect_* functions can rebuild the figures from disk later; a failed run stops the script.
+    """
+    d = work / name
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, cwd=d, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    (d / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
+    (d / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
+    raw = {"wall_s": round(wall, 1), "exchanges": list(meter.calls)}
     (work / f"{name}-run.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
 
 
 # ------------------------------------------------------------------------------------------ veriloop
@@ -143,14 +155,7 @@ def run_veriloop(args: argparse.Namespace, problem: Path, work: Path) -> dict[st
             "-b", "real", "-n", str(args.calls), "--seed", str(args.seed), "--json",
             "--llm-concurrency", "1", "--eval-workers", "1",
         ]  # fmt: skip
-        t0 = time.monotonic()
-        proc = subprocess.run(argv, cwd=d, env=env, capture_output=True, text=True)
-        wall = time.monotonic() - t0
-        (d / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
-        (d / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
-        save_run(work, "veriloop", wall, meter.calls)
-    if proc.returncode != 0:
-        raise SystemExit(f"veriloop evolve failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        run_and_save(work, "veriloop", argv, env, meter)
     return collect_veriloop(work)
 
 
@@ -257,17 +262,9 @@ def run_openevolve(args: argparse.Namespace, problem: Path, work: Path) -> dict[
         }
         (d / "settings.json").write_text(json.dumps(settings, indent=1), encoding="utf-8")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d), "OPENAI_API_KEY": "sk-local"}
-        t0 = time.monotonic()
-        proc = subprocess.run(
-            [str(OE_PY), str(OE_DRIVER), "evolve", str(d / "settings.json")],
-            cwd=d, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        wall = time.monotonic() - t0
-        (d / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
-        (d / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
-        save_run(work, "openevolve", wall, meter.calls)
-    if proc.returncode != 0:
-        raise SystemExit(f"OpenEvolve failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        run_and_save(
+            work, "openevolve", [str(OE_PY), str(OE_DRIVER), "evolve", str(d / "settings.json")], env, meter
+        )
     return collect_openevolve(work)
 
 

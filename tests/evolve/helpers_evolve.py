@@ -9,6 +9,18 @@ from typing import Any
 
 FIXTURE = Path(__file__).with_name("fixtures") / "maxfn"
 
+# The fixture problem with one island and a short, small evaluator: the fault, cut-off and steering
+# tests run a few iterations of it against a scripted server.
+ONE_ISLAND_TOML = """
+name = "maxfn"
+description = "Return x so that -(x - 3.7)**2 is large."
+[evaluator]
+timeout_s = 5
+memory_mb = 512
+[evolution]
+num_islands = 1
+"""
+
 
 def copy_problem(dest: Path, toml_extra: str | None = None) -> Path:
     target = dest / "maxfn"

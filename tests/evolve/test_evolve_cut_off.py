@@ -10,17 +10,7 @@ from veriloop.config import load_settings
 from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
 from veriloop.testing.fake_openai import FakeOpenAIServer, Reply, write_config
 
-from .helpers_evolve import copy_problem
-
-TOML = """
-name = "maxfn"
-description = "Return x so that -(x - 3.7)**2 is large."
-[evaluator]
-timeout_s = 5
-memory_mb = 512
-[evolution]
-num_islands = 1
-"""
+from .helpers_evolve import ONE_ISLAND_TOML, copy_problem
 
 # The first complete SEARCH block is a valid edit; the reply was cut in the middle of the second.
 CUT = (
@@ -35,11 +25,15 @@ GOOD = "<<<<<<< SEARCH\n    x = a + b * 2\n=======\n    x = 3.6\n>>>>>>> REPLACE
 def test_cut_off_and_runaway_replies_are_faults_with_their_reason(
     tmp_path: Path, fake_openai: FakeOpenAIServer
 ) -> None:
-    problem = copy_problem(tmp_path, TOML)
+    problem = copy_problem(tmp_path, ONE_ISLAND_TOML)
     write_config(tmp_path, fake_openai, retries=0, extra="[max_tokens]\nevolve = 900\n")
     fake_openai.enqueue(Reply(content=CUT, finish_reason="length"), Reply(content=RUNAWAY), GOOD)
     opts = EvolveOptions(
-        backends=[BackendChoice(name="fake")], iterations=3, seed=1, llm_concurrency=1, eval_workers=1,
+        backends=[BackendChoice(name="fake")],
+        iterations=3,
+        seed=1,
+        llm_concurrency=1,
+        eval_workers=1,
         window=1,
     )
     summary = run_evolution(problem, load_settings(), opts)
@@ -66,12 +60,20 @@ def test_evolve_marks_inspirations_then_lessons_droppable(tmp_path: Path) -> Non
     from veriloop.evolve.prompts import Templates, build_request
     from veriloop.llm.fit import estimate_tokens, trim_to_fit
 
-    problem = load_problem(copy_problem(tmp_path, TOML))
+    problem = load_problem(copy_problem(tmp_path, ONE_ISLAND_TOML))
     code = (problem.path / "initial_program.py").read_text(encoding="utf-8")
     parent = ProgramRow(id="p", iteration=0, code=code, code_hash="h", combined_score=-1.0)
     insp = ProgramRow(id="i", iteration=1, code=code.replace("0.5", "0.7") + "# " + "x" * 3000, code_hash="i")
-    req = build_request(problem, Templates(problem=problem), parent, [insp], iteration=2, seed=1,
-                        lessons=["keep x near 3.7"], diff_based=True)
+    req = build_request(
+        problem,
+        Templates(problem=problem),
+        parent,
+        [insp],
+        iteration=2,
+        seed=1,
+        lessons=["keep x near 3.7"],
+        diff_based=True,
+    )
     assert [d.kind for d in req.droppable] == ["example", "lesson"]
     user = req.messages[1].content or ""
     assert all(d.text in user for d in req.droppable)

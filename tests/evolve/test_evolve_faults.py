@@ -10,17 +10,7 @@ from veriloop.config import load_settings
 from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
 from veriloop.testing.fake_openai import FakeOpenAIServer, Reply, write_config
 
-from .helpers_evolve import copy_problem
-
-TOML = """
-name = "maxfn"
-description = "Return x so that -(x - 3.7)**2 is large."
-[evaluator]
-timeout_s = 5
-memory_mb = 512
-[evolution]
-num_islands = 1
-"""
+from .helpers_evolve import ONE_ISLAND_TOML, copy_problem
 
 
 def inject(body: str) -> str:
@@ -32,7 +22,7 @@ def inject(body: str) -> str:
 def test_every_fault_is_survived_and_counted(
     tmp_path: Path, fake_openai: FakeOpenAIServer, isolation: str
 ) -> None:
-    problem = copy_problem(tmp_path, TOML)
+    problem = copy_problem(tmp_path, ONE_ISLAND_TOML)
     write_config(tmp_path, fake_openai, retries=1)
     script: list[Reply | str] = [
         inject("import time; time.sleep(60)"),  # sleeps past its timeout

@@ -3,7 +3,6 @@ run goes) reaches the prompts built after it, with its time; it is not sent befo
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,24 +13,8 @@ from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evoluti
 from veriloop.evolve.database import DatabaseConfig, ProgramDatabase, add_note
 from veriloop.testing.fake_openai import FakeOpenAIServer, last_user_text, write_config
 
-MAXFN = Path(__file__).parents[1] / "evolve" / "fixtures" / "maxfn"
+from ..evolve.helpers_evolve import ONE_ISLAND_TOML, copy_problem
 
-
-def copy_problem(dest: Path, toml: str) -> Path:
-    target = dest / "maxfn"
-    shutil.copytree(MAXFN, target)
-    (target / "problem.toml").write_text(toml, encoding="utf-8")
-    return target
-
-TOML = """
-name = "maxfn"
-description = "Return x so that -(x - 3.7)**2 is large."
-[evaluator]
-timeout_s = 5
-memory_mb = 512
-[evolution]
-num_islands = 1
-"""
 NOTE = "Steering: try values close to 3.7 first."
 
 
@@ -43,7 +26,7 @@ def edit(value: float) -> str:
 def test_a_note_written_during_the_run_reaches_the_next_prompts(
     tmp_path: Path, fake_openai: FakeOpenAIServer
 ) -> None:
-    problem = copy_problem(tmp_path, TOML)
+    problem = copy_problem(tmp_path, ONE_ISLAND_TOML)
     write_config(tmp_path, fake_openai)
     seen: list[str] = []
     lock = threading.Lock()
@@ -57,8 +40,14 @@ def test_a_note_written_during_the_run_reaches_the_next_prompts(
             return edit(3.0 + len(seen) / 10)
 
     fake_openai.responder = responder
-    opts = EvolveOptions(backends=[BackendChoice(name="fake")], iterations=3, seed=1, llm_concurrency=1,
-                         eval_workers=1, window=1)
+    opts = EvolveOptions(
+        backends=[BackendChoice(name="fake")],
+        iterations=3,
+        seed=1,
+        llm_concurrency=1,
+        eval_workers=1,
+        window=1,
+    )
     summary = run_evolution(problem, load_settings(), opts)
     assert summary.iterations_done == 4
     assert len(seen) == 3
@@ -66,7 +55,7 @@ def test_a_note_written_during_the_run_reaches_the_next_prompts(
     assert all(NOTE in text for text in seen[1:]), seen[1]
     assert "Notes from the person steering this run" in seen[1]
     conn = sqlite3.connect(Path(summary.run_dir) / "programs.sqlite")
-    (text, created), = conn.execute("SELECT text, created FROM notes").fetchall()
+    ((text, created),) = conn.execute("SELECT text, created FROM notes").fetchall()
     assert text == NOTE and created > 0
 
 
