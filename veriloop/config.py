@@ -100,6 +100,10 @@ class AgentsConfig(BaseModel):
     """Self-verified testbenches: "scaffold" = veriloop writes the harness from the design's ports and
     the verifier agent writes only a reference model of the spec; "llm" = the agent writes the whole
     testbench; "auto" = scaffold for model backends, the design library's testbenches offline."""
+    referee: bool = False
+    """Self-verified with a scaffolded testbench: at a mismatch, first ask whether the design or the
+    agents' reference model departs from the spec, and rewrite the model if it does (one call per
+    mismatch; off by default, see veriloop.agents.referee)."""
 
 
 class Settings(BaseSettings):

@@ -54,16 +54,20 @@ def test_the_scaffold_finds_the_bug_and_the_fixed_design_passes(tmp_path: Path, 
     assert "MISMATCH time=" in first["first_mismatch"]
     assert last["passed"] and last["mismatches"] == 0 and last["samples"] == 2 * tb_scaffold.CLOCKED_CYCLES
     tb = (tmp_path / "out" / "tb.sv").read_text()
-    assert "module tb;" in tb and "module counter_expected" in tb and "counter dut" in tb
+    assert "module tb;" in tb and "module counter_expected" in tb and "counter vl_dut" in tb
     # The fix prompt carried the scaffold's evidence to the generator.
     fix = kit.last_user(kit.requests_of(fake_openai, "generator")[1])
     assert "MISMATCH time=" in fix and "q got=" in fix
+    # ...and the signals around the first mismatch, the design's q beside the reference model's.
+    trace = first["trace"]
+    assert "q (yours)" in trace and "q (expected)" in trace and "<- differs" in trace
+    assert "Signal values around the first mismatch" in fix and "q (expected)" in fix
 
 
 FORGING_MODELS = [
     # reaches into the harness to zero its error count
     """module counter_expected (input clk, input rst, input en, output reg [3:0] q);
-    always @(posedge clk) begin tb.errors = 0; q <= 0; end
+    always @(posedge clk) begin tb.vl_errors = 0; q <= 0; end
 endmodule
 """,
     # prints its own summary and ends the simulation before the harness can
@@ -85,7 +89,7 @@ def test_a_reference_model_cannot_reach_into_the_testbench(tmp_path: Path, fake_
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["verdicts"][-1]["category"] == "mismatch"
     tb = (tmp_path / "out" / "tb.sv").read_text()
-    assert "tb.errors = 0" not in tb and "$finish; end" not in tb.split("module counter_expected")[1]
+    assert "tb.vl_errors = 0" not in tb and "$finish; end" not in tb.split("module counter_expected")[1]
 
 
 @pytest.mark.parametrize("model", FORGING_MODELS)
@@ -180,6 +184,25 @@ def test_designs_the_scaffold_cannot_drive_fall_back() -> None:
     assert inout is not None and tb_scaffold.scaffold("io", inout) is None
     no_out = tb_scaffold.elaborated_ports("module sink (input a);\nendmodule\n", "sink")
     assert no_out is not None and tb_scaffold.scaffold("sink", no_out) is None
+
+
+@pytest.mark.parametrize("ports", [
+    "input a, output y, input y_ref",  # the harness's wire for the model's y
+    "input y_dut, output y",  # ... and for the design's y
+    "input vl_errors, output y",  # the harness's own counter
+])
+def test_ports_named_like_the_harness_signals_fall_back(ports: str) -> None:
+    ports_of = tb_scaffold.elaborated_ports(f"module clash ({ports});\nendmodule\n", "clash")
+    assert ports_of is not None and tb_scaffold.scaffold("clash", ports_of) is None
+
+
+def test_the_verdict_carries_the_signals_around_the_first_mismatch() -> None:
+    bad = _grade_against(OR2, AND2, "and2")  # first differs at a=0, b=1
+    header, *rows = bad.trace.splitlines()
+    assert header.split() == ["time", "a", "b", "|", "y", "(yours)", "y", "(expected)"]
+    assert "vl_" not in bad.trace  # the harness's counters are not dumped
+    differs = [r.split() for r in rows if r.endswith("<- differs")]
+    assert differs[0][1:6] == ["0", "1", "|", "1", "0"]  # a=0 b=1: the design says 1, the model 0
 
 
 COUNTER8 = """module counter8 (input clk, input rst, input en, output reg [7:0] count);

@@ -235,5 +235,7 @@ class DesignState(TypedDict, total=False):
     transcript: Annotated[list[dict[str, Any]], operator.add]
     decision: Decision
     reason: str
+    referee_rewrites: int
+    """Reference models rewritten this run because the referee ruled them wrong (self-verified)."""
     fixes: Annotated[list[dict[str, Any]], operator.add]
     """(error evidence -> what fixed it) pairs, stored as lessons after the run."""

@@ -78,6 +78,14 @@ def elaborated_ports(source: str, top: str) -> list[Port] | None:
         return None
 
 
+def _clashes(ports: list[Port]) -> bool:
+    """Whether a port's name collides with a name the harness declares (`<out>_dut`, `<out>_ref`, its
+    `vl_` internals): such a design gets the agent's whole testbench, not a harness that cannot compile."""
+    names = {p.name for p in ports}
+    made = {f"{p.name}_{side}" for p in ports if p.direction == "out" for side in ("dut", "ref")}
+    return bool(names & made) or any(n.startswith("vl_") for n in names)
+
+
 def _decl(kind: str, p: Port, name: str) -> str:
     rng = f" [{p.width - 1}:0]" if p.width > 1 else ""
     return f"    {kind}{' signed' if p.signed else ''}{rng} {name};"
@@ -85,13 +93,13 @@ def _decl(kind: str, p: Port, name: str) -> str:
 
 def _random(p: Port) -> str:
     words = (p.width + 31) // 32
-    value = "$random(seed)" if words == 1 else "{" + ", ".join(["$random(seed)"] * words) + "}"
+    value = "$random(vl_seed)" if words == 1 else "{" + ", ".join(["$random(vl_seed)"] * words) + "}"
     return f"{p.name} = {value};"
 
 
 def scaffold(top: str, ports: list[Port], cycles: int | None = None) -> str | None:
     """The testbench `tb` comparing `top` with `<top>_expected`, or None when the ports do not suit
-    (inout ports, no output)."""
+    (inout ports, no output, a port named like one of the harness's own signals)."""
     if any(p.direction == "inout" for p in ports) or not any(p.direction == "out" for p in ports):
         return None
     ins = [p for p in ports if p.direction == "in"]
@@ -101,29 +109,35 @@ def scaffold(top: str, ports: list[Port], cycles: int | None = None) -> str | No
     active = "1'b0" if reset is not None and _RESET_N.match(reset.name) else "1'b1"
     idle = "1'b1" if active == "1'b0" else "1'b0"
     data = [p for p in ins if p is not clock and p is not reset]
+    if _clashes(ports):
+        return None
     lines = ["`timescale 1ns/1ps", "module tb;"]
     lines += [_decl("reg", p, p.name) for p in ins]
     for p in outs:
-        lines += [_decl("wire", p, f"{p.name}_dut"), _decl("wire", p, f"{p.name}_exp")]
-    lines += ["    integer errors = 0, total = 0, i = 0, seed = 1;"]
+        lines += [_decl("wire", p, f"{p.name}_dut"), _decl("wire", p, f"{p.name}_ref")]
+    lines += ["    integer vl_errors = 0, vl_total = 0, vl_i = 0, vl_seed = 1;"]
     conn = [f".{p.name}({p.name})" for p in ins]
-    lines.append(f"    {top} dut ({', '.join(conn + [f'.{p.name}({p.name}_dut)' for p in outs])});")
+    lines.append(f"    {top} vl_dut ({', '.join(conn + [f'.{p.name}({p.name}_dut)' for p in outs])});")
     lines.append(
-        f"    {expected_name(top)} model ({', '.join(conn + [f'.{p.name}({p.name}_exp)' for p in outs])});"
+        f"    {expected_name(top)} vl_model ({', '.join(conn + [f'.{p.name}({p.name}_ref)' for p in outs])});"
     )
-    lines.append("    task check;")
+    # The ports only, `<out>_dut` beside `<out>_ref`: the verdict's signal table around the first
+    # mismatch (veriloop.tools.vcd_window) is built from this dump, as for VerilogEval's testbenches.
+    dumped = [p.name for p in ins] + [f"{p.name}_{side}" for p in outs for side in ("dut", "ref")]
+    lines.append(f'    initial begin $dumpfile("wave.vcd"); $dumpvars(1, {", ".join(dumped)}); end')
+    lines.append("    task vl_check;")
     lines.append("        begin")
-    lines.append("            total = total + 1;")
+    lines.append("            vl_total = vl_total + 1;")
     lines.append(
         "            if ({" + ", ".join(f"{p.name}_dut" for p in outs) + "} !== {"
-        + ", ".join(f"{p.name}_exp" for p in outs) + "}) begin"
+        + ", ".join(f"{p.name}_ref" for p in outs) + "}) begin"
     )
-    lines.append("                errors = errors + 1;")
-    lines.append("                if (errors <= 5) begin")
+    lines.append("                vl_errors = vl_errors + 1;")
+    lines.append("                if (vl_errors <= 5) begin")
     for p in outs:
         lines.append(
-            f"                    if ({p.name}_dut !== {p.name}_exp) $display(\"MISMATCH time=%0t "
-            f"{p.name} got=%h expected=%h\", $time, {p.name}_dut, {p.name}_exp);"
+            f"                    if ({p.name}_dut !== {p.name}_ref) $display(\"MISMATCH time=%0t "
+            f"{p.name} got=%h expected=%h\", $time, {p.name}_dut, {p.name}_ref);"
         )
     lines += ["                end", "            end", "        end", "    endtask"]
     drive = [_random(p) for p in data]
@@ -138,28 +152,28 @@ def scaffold(top: str, ports: list[Port], cycles: int | None = None) -> str | No
             lines.append(f"        {twice} #1 {reset.name} = {idle};")
         else:
             lines.append(f"        @(posedge {clock.name}); #1;")
-        lines.append(f"        for (i = 0; i < {cycles or CLOCKED_CYCLES}; i = i + 1) begin")
+        lines.append(f"        for (vl_i = 0; vl_i < {cycles or CLOCKED_CYCLES}; vl_i = vl_i + 1) begin")
         lines.append(f"            @(negedge {clock.name});")
         lines += [f"            {d}" for d in drive]
         if reset is not None:
-            now_and_then = f"(i < {RESET_PHASE} && $random(seed) % 16 == 0)"
+            now_and_then = f"(vl_i < {RESET_PHASE} && $random(vl_seed) % 16 == 0)"
             lines.append(f"            {reset.name} = {now_and_then} ? {active} : {idle};")
-        lines.append("            #1 check;")
-        lines.append(f"            @(posedge {clock.name}); #1 check;")
+        lines.append("            #1 vl_check;")
+        lines.append(f"            @(posedge {clock.name}); #1 vl_check;")
         lines.append("        end")
     else:
         bits = sum(p.width for p in data)
         lines.append("    initial begin")
         if data and bits <= EXHAUSTIVE_BITS:
-            lines.append(f"        for (i = 0; i < {1 << bits}; i = i + 1) begin")
-            lines.append("            {" + ", ".join(p.name for p in data) + "} = i;")
+            lines.append(f"        for (vl_i = 0; vl_i < {1 << bits}; vl_i = vl_i + 1) begin")
+            lines.append("            {" + ", ".join(p.name for p in data) + "} = vl_i;")
         else:
-            lines.append(f"        for (i = 0; i < {cycles or CYCLES}; i = i + 1) begin")
+            lines.append(f"        for (vl_i = 0; vl_i < {cycles or CYCLES}; vl_i = vl_i + 1) begin")
             lines += [f"            {d}" for d in drive]
-        lines.append("            #5 check;")
+        lines.append("            #5 vl_check;")
         lines.append("            #5;")
         lines.append("        end")
-    lines.append('        $display("Mismatches: %0d in %0d samples", errors, total);')
+    lines.append('        $display("Mismatches: %0d in %0d samples", vl_errors, vl_total);')
     lines.append("        $finish;")
     lines.append("    end")
     lines.append("endmodule")

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from veriloop.agents import autofix, eda, tb_scaffold
+from veriloop.agents import autofix, eda, referee, tb_scaffold
 from veriloop.agents.codeparse import extract_modules, split_modules
 from veriloop.agents.deps import Turn, clip, deps_from
 from veriloop.agents.rtl_generator import design_source
@@ -268,11 +268,12 @@ async def _ask_until_accepted(
 
 
 async def _write_reference_tb(
-    turn: Turn, state: DesignState, source: str, top: str, max_steps: int
+    turn: Turn, state: DesignState, source: str, top: str, max_steps: int, lesson: str = ""
 ) -> tuple[str, str] | None:
     """veriloop's scaffold testbench around a reference model the agent writes from the spec: (tb, "")
     or ("", why not) after a bounded number of tries; None when the scaffold does not suit the design
-    (its ports cannot be elaborated, inout ports, no output): then the agent writes a whole testbench."""
+    (its ports cannot be elaborated, inout ports, no output): then the agent writes a whole testbench.
+    `lesson` says why an earlier reference model for this spec was ruled wrong (see referee)."""
     ports = await asyncio.to_thread(tb_scaffold.elaborated_ports, source, top)
     harness = tb_scaffold.scaffold(top, ports) if ports else None
     if not ports or harness is None:
@@ -283,7 +284,8 @@ async def _write_reference_tb(
     timing = _CLOCKED.format(clock=clock.name) if clock else _COMBINATIONAL
     base = [
         Message(role="system", content=MODEL_SYSTEM),
-        Message(role="user", content=MODEL_PROMPT.format(spec=state["spec"], header=header, timing=timing)),
+        Message(role="user", content=MODEL_PROMPT.format(spec=state["spec"], header=header, timing=timing)
+                + (f"\n\n{lesson}" if lesson else "")),
     ]
     design_mods = split_modules(source)
 
@@ -452,7 +454,26 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
     else:
         grade = await asyncio.to_thread(_grade, source, tb, ref, rtl, top)
     out["candidates"] = []
+    ruling: referee.Ruling | None = None
+    graded_tb = tb
+    if grade.category == "mismatch" and _refereed(turn, state, mode, out):
+        try:
+            ruling, tb, grade = await _referee(turn, state, out, source, rtl, top, tb, ref, grade)
+        except BudgetExhausted as exc:
+            turn.note("decision", f"stop: {exc.message}")
+            return {**turn.updates(), **out, "decision": "budget", "reason": exc.message}
     verdict = _verdict_from_grade(iteration, mode, grade, rtl)
+    why = (ruling.why if ruling else "") or "no reason given"
+    if tb != graded_tb:
+        verdict.summary += (
+            " (Graded on a reference model rewritten after a referee ruled the previous one wrong: "
+            f"{why}.)"
+        )
+    elif ruling is not None and ruling.wrong == "design":
+        verdict.summary += (
+            " A referee, asked whether the design or the reference model departs from the spec here, "
+            f"ruled against the design: {why}."
+        )
     turn.note("tool", f"simulation: {verdict.category}, mismatches {verdict.mismatches} in {verdict.samples}")
     if mode == "self-verified" and state.get("tb_source") != "user":
         if grade.category == "no_summary":
@@ -478,6 +499,58 @@ async def verifier_node(state: DesignState, runtime: Any = None) -> dict[str, An
             verdict.summary += f" Equivalence against the reference is {eq.status}."
     verdict = _keep_best(turn, state, verdict, rtl, out)
     return _finish(turn, state, verdict, out)
+
+
+def _refereed(turn: Turn, state: DesignState, mode: str, out: dict[str, Any]) -> bool:
+    """Does this mismatch go to the referee first? Self-verified, a scaffolded testbench (the agents'
+    reference model), `[agents] referee = true`, a model backend."""
+    source = out.get("tb_source") or state.get("tb_source")
+    return (
+        mode == "self-verified"
+        and source == tb_scaffold.REFERENCE_MODEL_SOURCE
+        and turn.deps.settings.agents.referee
+        and not _offline(turn)
+    )
+
+
+async def _referee(
+    turn: Turn, state: DesignState, out: dict[str, Any], source: str, rtl: dict[str, str], top: str,
+    tb: str, ref: str | None, grade: eda.Grade,
+) -> tuple[referee.Ruling, str, eda.Grade]:
+    """Ask the referee about a mismatch; if it rules the reference model wrong (at most
+    referee.MAX_MODEL_REWRITES times a run), rewrite the model with the ruling and grade again.
+    Returns the ruling and the testbench and grade the verdict is then made from."""
+    model_name = tb_scaffold.expected_name(top)
+    model = split_modules(tb).get(model_name, "")
+    seen = _verdict_from_grade(turn.iteration, "self-verified", grade, rtl)
+    ruling = await referee.rule(
+        turn, spec=state["spec"], top=top, design=source, model_name=model_name, model=model,
+        disagreement=referee.evidence(seen.first_mismatch, seen.trace, seen.hints),
+    )
+    turn.note("decision", f"referee: {'no ruling' if ruling.wrong is None else ruling.wrong + ' wrong'}"
+              + (f" ({ruling.why})" if ruling.why else ""))
+    rewrites = int(out.get("referee_rewrites", state.get("referee_rewrites", 0)) or 0)
+    if ruling.wrong != "model":
+        return ruling, tb, grade
+    if rewrites >= referee.MAX_MODEL_REWRITES:
+        turn.note("decision", f"the reference model was already rewritten {rewrites} times; it stays")
+        return ruling, tb, grade
+    out["referee_rewrites"] = rewrites + 1
+    lesson = (
+        "An earlier reference model for this specification was ruled wrong: "
+        f"{ruling.why or 'it departs from the specification'}.\n"
+        f"Where it disagreed with the design (its outputs are the \"expected\" values):\n"
+        + clip(referee.evidence(seen.first_mismatch, seen.trace, []), 1500)
+        + "\nWrite the reference model so it follows the specification exactly there."
+    )
+    written = await _write_reference_tb(turn, state, source, top, int(state.get("max_steps", 4)), lesson)
+    if not written or not written[0]:
+        turn.note("decision", "the rewritten reference model was not usable; the old one stays")
+        return ruling, tb, grade
+    new_tb = written[0]
+    out.update(tb=new_tb, tb_source=tb_scaffold.REFERENCE_MODEL_SOURCE)
+    turn.note("reply", "reference model rewritten after the referee's ruling")
+    return ruling, new_tb, await asyncio.to_thread(_grade, source, new_tb, ref, rtl, top)
 
 
 def verdict_rank(verdict: Verdict) -> tuple[int, float]:

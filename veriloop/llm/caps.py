@@ -30,6 +30,7 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {
     "testbench": 2048,
     "evolve": 2048,
     "single_shot": 2048,
+    "referee": 512,
     "chat": 1024,
 }
 """Default reply caps, by agent/task short name."""
@@ -42,6 +43,7 @@ TASK_KEYS: dict[str, str] = {
     "design.testbench": "testbench",
     "design.reference_model": "generator",
     "design.review": "architect",
+    "design.referee": "referee",
     "evolve.edit": "evolve",
     "evolve.rewrite": "evolve",
     "bench.single_shot": "single_shot",
