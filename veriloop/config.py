@@ -103,7 +103,8 @@ class AgentsConfig(BaseModel):
     referee: bool = False
     """Self-verified with a scaffolded testbench: at a mismatch, first ask whether the design or the
     agents' reference model departs from the spec, and rewrite the model if it does (one call per
-    mismatch; off by default, see veriloop.agents.referee)."""
+    mismatch), and give the verdicts the signal table around the first mismatch. Off by default:
+    not yet measured with a real model (see veriloop.agents.referee)."""
 
 
 class Settings(BaseSettings):

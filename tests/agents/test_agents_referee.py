@@ -87,6 +87,8 @@ def test_a_ruling_against_the_design_reaches_the_fix(tmp_path: Path, fake_openai
     assert team.team.calls["generator"] == 2 and team.team.calls["reference"] == 1 and team.referee_calls == 1
     fix = kit.last_user(kit.requests_of(fake_openai, "generator")[1])
     assert "ruled against the design: It adds 2 where the spec says 1" in fix
+    # With the referee the verdict also carries the signals around the first mismatch.
+    assert "Signal values around the first mismatch" in fix and "q (expected)" in fix and "<- differs" in fix
 
 
 def test_a_referee_that_always_blames_the_model_cannot_pass_a_buggy_design(

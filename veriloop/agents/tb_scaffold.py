@@ -42,6 +42,11 @@ class Port:
     signed: bool = False
 
 
+MODEL_INSTANCE = "vl_model"
+"""The reference model's instance name in the harness (compile errors name it: `tb.vl_model`)."""
+DESIGN_INSTANCE = "vl_dut"
+"""The design's instance name in the harness."""
+
 REFERENCE_MODEL_SOURCE = "agents' reference model"
 """The design state's tb_source for a testbench scaffolded here around the verifier agent's model."""
 
@@ -97,9 +102,10 @@ def _random(p: Port) -> str:
     return f"{p.name} = {value};"
 
 
-def scaffold(top: str, ports: list[Port], cycles: int | None = None) -> str | None:
+def scaffold(top: str, ports: list[Port], cycles: int | None = None, dump: bool = False) -> str | None:
     """The testbench `tb` comparing `top` with `<top>_expected`, or None when the ports do not suit
-    (inout ports, no output, a port named like one of the harness's own signals)."""
+    (inout ports, no output, a port named like one of the harness's own signals). `dump`: write the
+    ports to wave.vcd, from which a mismatch's verdict gets its signal table."""
     if any(p.direction == "inout" for p in ports) or not any(p.direction == "out" for p in ports):
         return None
     ins = [p for p in ports if p.direction == "in"]
@@ -117,14 +123,15 @@ def scaffold(top: str, ports: list[Port], cycles: int | None = None) -> str | No
         lines += [_decl("wire", p, f"{p.name}_dut"), _decl("wire", p, f"{p.name}_ref")]
     lines += ["    integer vl_errors = 0, vl_total = 0, vl_i = 0, vl_seed = 1;"]
     conn = [f".{p.name}({p.name})" for p in ins]
-    lines.append(f"    {top} vl_dut ({', '.join(conn + [f'.{p.name}({p.name}_dut)' for p in outs])});")
-    lines.append(
-        f"    {expected_name(top)} vl_model ({', '.join(conn + [f'.{p.name}({p.name}_ref)' for p in outs])});"
-    )
+    sides = ((top, DESIGN_INSTANCE, "dut"), (expected_name(top), MODEL_INSTANCE, "ref"))
+    for module, instance, side in sides:
+        wiring = ", ".join(conn + [f".{p.name}({p.name}_{side})" for p in outs])
+        lines.append(f"    {module} {instance} ({wiring});")
     # The ports only, `<out>_dut` beside `<out>_ref`: the verdict's signal table around the first
     # mismatch (veriloop.tools.vcd_window) is built from this dump, as for VerilogEval's testbenches.
     dumped = [p.name for p in ins] + [f"{p.name}_{side}" for p in outs for side in ("dut", "ref")]
-    lines.append(f'    initial begin $dumpfile("wave.vcd"); $dumpvars(1, {", ".join(dumped)}); end')
+    if dump:
+        lines.append(f'    initial begin $dumpfile("wave.vcd"); $dumpvars(1, {", ".join(dumped)}); end')
     lines.append("    task vl_check;")
     lines.append("        begin")
     lines.append("            vl_total = vl_total + 1;")

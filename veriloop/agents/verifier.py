@@ -275,7 +275,9 @@ async def _write_reference_tb(
     (its ports cannot be elaborated, inout ports, no output): then the agent writes a whole testbench.
     `lesson` says why an earlier reference model for this spec was ruled wrong (see referee)."""
     ports = await asyncio.to_thread(tb_scaffold.elaborated_ports, source, top)
-    harness = tb_scaffold.scaffold(top, ports) if ports else None
+    # The signal table in the verdict is part of the referee's evidence; without a referee the
+    # self-verified evidence stays as measured in bench/real_model/RESULT.md (MISMATCH lines only).
+    harness = tb_scaffold.scaffold(top, ports, dump=turn.deps.settings.agents.referee) if ports else None
     if not ports or harness is None:
         return None
     want = tb_scaffold.expected_name(top)
@@ -307,7 +309,8 @@ async def _write_reference_tb(
                 f"Your reference model was refused: {reasons}\nWrite a plain behavioural module "
                 f"`{want}`: no hierarchical names, no $finish, no files."))
         models, check, fixed = await asyncio.to_thread(
-            autofix.check_with_repair, {want: screened.compiled_text}, compiles, {"model": want}
+            autofix.check_with_repair, {want: screened.compiled_text}, compiles,
+            {tb_scaffold.MODEL_INSTANCE: want}
         )
         if fixed:  # the model's outputs assigned in always blocks, declared as wires
             turn.note("tool", f"auto-fix: {fixed}")
