@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,7 @@ async def test_a_9399_token_runaway_testbench_is_stopped_early(fake_openai: Fake
     # 1 ms a token: unstopped, the stream alone would take over 9 s.
     fake_openai.enqueue(Reply(content=text, finish_reason="length", token_delay_s=0.001))
     backend = fake_backend(fake_openai, retries=0, max_tokens={"testbench": 12000})
-    start = time.monotonic()
     out = await backend.complete(user_request("Write the testbench.", task="design.testbench"))
-    took = time.monotonic() - start
     assert out.finish_reason == "length"
     assert out.cut_reason == "stopped: the reply repeated the same 2 lines 12 times"
     assert out.text.startswith("```verilog\nmodule tb;") and text.startswith(out.text)
@@ -53,8 +50,9 @@ async def test_a_9399_token_runaway_testbench_is_stopped_early(fake_openai: Fake
         if fake_openai.stream_aborts:
             break
         await asyncio.sleep(0.01)
+    # Stopped early, counted in pieces the server sent rather than in seconds (a loaded CI machine
+    # once took 6.3 s for what takes 1 s idle): under a fifth of the reply ever left the server.
     assert fake_openai.stream_aborts == 1 and fake_openai.streamed[-1] < 9399 / 5
-    assert took < 6, took
     snap = backend.ledger.snapshot()
     assert (snap.calls, snap.completion_tokens) == (1, out.completion_tokens)
     await backend.aclose()
