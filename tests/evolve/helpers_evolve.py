@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from veriloop.evolve.controller import BackendChoice, EvolveOptions
+
 FIXTURE = Path(__file__).with_name("fixtures") / "maxfn"
 
 # The fixture problem with one island and a short, small evaluator: the fault, cut-off and steering
@@ -20,6 +22,19 @@ memory_mb = 512
 [evolution]
 num_islands = 1
 """
+
+
+def one_at_a_time(iterations: int = 3) -> EvolveOptions:
+    """Options for a short run against the fake backend: one LLM call and one evaluation at a time,
+    seed 1, a window of 1 (the order of prompts and replies is the script's)."""
+    return EvolveOptions(
+        backends=[BackendChoice(name="fake")],
+        iterations=iterations,
+        seed=1,
+        llm_concurrency=1,
+        eval_workers=1,
+        window=1,
+    )
 
 
 def copy_problem(dest: Path, toml_extra: str | None = None) -> Path:

@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 
 from veriloop.config import load_settings
-from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
+from veriloop.evolve.controller import run_evolution
 from veriloop.testing.fake_openai import FakeOpenAIServer, Reply, write_config
 
-from .helpers_evolve import ONE_ISLAND_TOML, copy_problem
+from .helpers_evolve import ONE_ISLAND_TOML, copy_problem, one_at_a_time
 
 # The first complete SEARCH block is a valid edit; the reply was cut in the middle of the second.
 CUT = (
@@ -28,14 +28,7 @@ def test_cut_off_and_runaway_replies_are_faults_with_their_reason(
     problem = copy_problem(tmp_path, ONE_ISLAND_TOML)
     write_config(tmp_path, fake_openai, retries=0, extra="[max_tokens]\nevolve = 900\n")
     fake_openai.enqueue(Reply(content=CUT, finish_reason="length"), Reply(content=RUNAWAY), GOOD)
-    opts = EvolveOptions(
-        backends=[BackendChoice(name="fake")],
-        iterations=3,
-        seed=1,
-        llm_concurrency=1,
-        eval_workers=1,
-        window=1,
-    )
+    opts = one_at_a_time(iterations=3)
     summary = run_evolution(problem, load_settings(), opts)
     assert summary.status == "done" and summary.stats["faults"].get("cut_off") == 2, summary.stats
     conn = sqlite3.connect(Path(summary.run_dir) / "programs.sqlite")

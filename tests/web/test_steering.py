@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from veriloop.config import load_settings
-from veriloop.evolve.controller import BackendChoice, EvolveOptions, run_evolution
+from veriloop.evolve.controller import run_evolution
 from veriloop.evolve.database import DatabaseConfig, ProgramDatabase, add_note
 from veriloop.testing.fake_openai import FakeOpenAIServer, last_user_text, write_config
 
-from ..evolve.helpers_evolve import ONE_ISLAND_TOML, copy_problem
+from ..evolve.helpers_evolve import ONE_ISLAND_TOML, copy_problem, one_at_a_time
 
 NOTE = "Steering: try values close to 3.7 first."
 
@@ -40,14 +40,7 @@ def test_a_note_written_during_the_run_reaches_the_next_prompts(
             return edit(3.0 + len(seen) / 10)
 
     fake_openai.responder = responder
-    opts = EvolveOptions(
-        backends=[BackendChoice(name="fake")],
-        iterations=3,
-        seed=1,
-        llm_concurrency=1,
-        eval_workers=1,
-        window=1,
-    )
+    opts = one_at_a_time(iterations=3)
     summary = run_evolution(problem, load_settings(), opts)
     assert summary.iterations_done == 4
     assert len(seen) == 3

@@ -129,8 +129,8 @@ def scaffold(top: str, ports: list[Port], cycles: int | None = None, dump: bool 
         lines.append(f"    {module} {instance} ({wiring});")
     # The ports only, `<out>_dut` beside `<out>_ref`: the verdict's signal table around the first
     # mismatch (veriloop.tools.vcd_window) is built from this dump, as for VerilogEval's testbenches.
-    dumped = [p.name for p in ins] + [f"{p.name}_{side}" for p in outs for side in ("dut", "ref")]
     if dump:
+        dumped = [p.name for p in ins] + [f"{p.name}_{side}" for p in outs for side in ("dut", "ref")]
         lines.append(f'    initial begin $dumpfile("wave.vcd"); $dumpvars(1, {", ".join(dumped)}); end')
     lines.append("    task vl_check;")
     lines.append("        begin")
